@@ -1,0 +1,1 @@
+//! contracts-gen: placeholder, being written.
