@@ -1,1 +1,55 @@
-fn main() {}
+//! `contracts`: the OneProtect contract harness command line.
+
+mod cmd;
+mod error;
+mod exit;
+
+use clap::{Parser, Subcommand};
+use std::io::Write;
+use std::process::ExitCode;
+
+/// OneProtect contract harness: validate events, replay fixtures, generate and fuzz.
+#[derive(Debug, Parser)]
+#[command(name = "contracts", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate instances of a JSON Schema (valid, or mutated with --invalid) as JSON Lines.
+    Gen(cmd::gen_::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let result = match &cli.cmd {
+        Command::Gen(args) => cmd::gen_::run(args, &mut out),
+    };
+    let flushed = out.flush();
+    match result {
+        Ok(outcome) => {
+            if let Err(e) = flushed {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    return report(&error::CliError::io("stdout", e));
+                }
+            }
+            outcome.code()
+        }
+        Err(e) => report(&e),
+    }
+}
+
+#[allow(clippy::print_stderr)] // the one place that prints errors
+fn report(e: &error::CliError) -> ExitCode {
+    eprintln!("error: {e}");
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        eprintln!("  caused by: {s}");
+        src = s.source();
+    }
+    e.code()
+}
