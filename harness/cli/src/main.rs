@@ -20,6 +20,10 @@ struct Cli {
 enum Command {
     /// Generate instances of a JSON Schema (valid, or mutated with --invalid) as JSON Lines.
     Gen(cmd::gen_::Args),
+    /// Validate events (JSON Lines or JSON documents) against the contracts.
+    Validate(cmd::validate::Args),
+    /// Replay golden fixtures and the regression corpus; each must get exactly its declared verdict.
+    Replay(cmd::replay::Args),
 }
 
 fn main() -> ExitCode {
@@ -28,6 +32,8 @@ fn main() -> ExitCode {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let result = match &cli.cmd {
         Command::Gen(args) => cmd::gen_::run(args, &mut out),
+        Command::Validate(args) => cmd::validate::run(args, &mut out),
+        Command::Replay(args) => cmd::replay::run(args, &mut out),
     };
     let flushed = out.flush();
     match result {

@@ -1,0 +1,41 @@
+//! Flags and helpers shared by several subcommands.
+
+use crate::error::CliError;
+use contracts_core::Registry;
+use std::path::PathBuf;
+
+/// `--specs DIR`: where the contracts live.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct SpecsArgs {
+    /// The specs directory (holding events/oneprotect.event.schema.json and events/types/).
+    #[arg(long, value_name = "DIR", default_value = "specs")]
+    pub(crate) specs: PathBuf,
+}
+
+impl SpecsArgs {
+    pub(crate) fn load(&self) -> Result<Registry, CliError> {
+        Registry::load(&self.specs).map_err(|e| CliError::Input(format!("cannot load contracts: {e}")))
+    }
+}
+
+/// `--format`: how results are printed on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    /// For people: problems first, then a summary line.
+    Human,
+    /// JSON Lines, one `{"type": ..., "data": ...}` record per result, then a summary record.
+    Json,
+}
+
+/// Version of the JSON output records; bumped on any incompatible change.
+pub(crate) const JSON_FORMAT_VERSION: u32 = 1;
+
+/// One JSON Lines record.
+pub(crate) fn record(kind: &str, data: serde_json::Value) -> String {
+    serde_json::json!({"type": kind, "data": data}).to_string()
+}
+
+/// Write a line to stdout, mapping failures to an I/O error.
+pub(crate) fn emit(out: &mut dyn std::io::Write, line: &str) -> Result<(), CliError> {
+    writeln!(out, "{line}").map_err(|e| CliError::io("stdout", e))
+}

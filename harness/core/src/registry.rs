@@ -1,0 +1,530 @@
+//! The contract registry: every schema under `specs/events/`, loaded, checked and compiled once.
+//!
+//! Invariants:
+//! - nothing is fetched from the network: `$ref`s are resolved only against the files loaded here,
+//!   and a `$ref` with a scheme other than `file:` or one whose target leaves the specs tree is refused;
+//! - every schema file meta-validates against draft 2020-12 and declares that dialect;
+//! - formats are asserted, patterns use the linear-time `regex` engine, e-mail display text is refused;
+//! - every `(event_type, MAJOR)` maps to one pre-built validator of the whole event (envelope + payload).
+
+use crate::error::RegistryError;
+use jsonschema::{EmailOptions, PatternCache, PatternOptions, Validator};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The dialect every contract schema must declare (catalogue §5 rule 1).
+pub const DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";
+/// The envelope schema, relative to the specs root.
+pub const ENVELOPE_FILE: &str = "events/oneprotect.event.schema.json";
+/// Where event-type schemas live, relative to the specs root.
+pub const TYPES_DIR: &str = "events/types";
+/// Virtual base under which schema files are registered: `file:///specs/<path relative to specs>`.
+/// Stable across machines, and never touches the disk or the network.
+pub const BASE_URI: &str = "file:///specs/";
+
+/// One schema file as loaded from disk.
+#[derive(Debug)]
+pub struct SchemaDoc {
+    /// Path relative to the specs root, with `/` separators (`events/types/x.v1.schema.json`).
+    pub rel_path: String,
+    /// The file's text, kept for error positions.
+    pub text: String,
+    /// The parsed schema.
+    pub value: Arc<Value>,
+}
+
+/// What the registry knows about one `(event_type, MAJOR)` contract.
+#[derive(Debug)]
+pub struct EventContract {
+    /// The `event_type` this schema pins with `const`.
+    pub event_type: String,
+    /// The MAJOR of `schema_version` this schema accepts (from the file name `.v<MAJOR>.`).
+    pub major: u64,
+    /// Path of the schema file relative to the specs root.
+    pub rel_path: String,
+    /// `x-family`.
+    pub family: String,
+    /// `x-status`: `implemented` or `contract-designed`.
+    pub status: String,
+    /// `x-reference`: design documents (OP-035R, ADR-0009, ...).
+    pub reference: Vec<String>,
+    /// `description`.
+    pub description: String,
+    /// The schema document.
+    pub schema: Arc<Value>,
+    /// The compiled validator of the whole event.
+    pub validator: Validator,
+}
+
+/// All contracts under one specs root, compiled. Build once, share by reference (it is `Sync`).
+pub struct Registry {
+    root: PathBuf,
+    docs: BTreeMap<String, SchemaDoc>,
+    envelope: Validator,
+    by_type: HashMap<String, BTreeMap<u64, EventContract>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("root", &self.root)
+            .field("schemas", &self.docs.len())
+            .field("event_types", &self.by_type.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Registry {
+    /// Load, check and compile every `*.schema.json` under `<root>/events`.
+    ///
+    /// # Errors
+    /// Any unreadable or malformed schema file, a schema that fails draft 2020-12 meta-validation,
+    /// a remote `$ref` or one leaving the specs tree, an event-type schema whose name, `const` or
+    /// annotations disagree, or a schema the validator cannot compile.
+    pub fn load(root: &Path) -> Result<Self, RegistryError> {
+        let docs = load_docs(root)?;
+        for doc in docs.values() {
+            check_dialect(doc)?;
+            meta_validate(doc)?;
+            check_refs(doc, &docs)?;
+        }
+        let resources = docs
+            .values()
+            .map(|d| (format!("{BASE_URI}{}", d.rel_path), (*d.value).clone()));
+        let registry = jsonschema::Registry::new()
+            .extend(resources)
+            .and_then(jsonschema::RegistryBuilder::prepare)
+            .map_err(|e| RegistryError::Resolve {
+                file: root.display().to_string(),
+                message: e.to_string(),
+            })?;
+        let cache = PatternCache::new();
+        let build = |doc: &SchemaDoc| -> Result<Validator, RegistryError> {
+            jsonschema::draft202012::options()
+                .should_validate_formats(true)
+                .with_pattern_options(PatternOptions::regex())
+                .with_pattern_cache(cache.clone())
+                .with_email_options(EmailOptions::default().without_display_text())
+                .with_registry(&registry)
+                .with_base_uri(format!("{BASE_URI}{}", doc.rel_path))
+                .offline()
+                .build(&doc.value)
+                .map_err(|e| RegistryError::Compile {
+                    file: doc.rel_path.clone(),
+                    message: e.to_string(),
+                })
+        };
+        let envelope_doc = docs.get(ENVELOPE_FILE).ok_or_else(|| RegistryError::Missing {
+            file: format!("{}/{ENVELOPE_FILE}", root.display()),
+        })?;
+        let envelope = build(envelope_doc)?;
+        let mut by_type: HashMap<String, BTreeMap<u64, EventContract>> = HashMap::new();
+        for doc in docs.values() {
+            let Some(file_name) = doc.rel_path.strip_prefix(&format!("{TYPES_DIR}/")) else {
+                continue;
+            };
+            let (event_type, major) = parse_type_file_name(file_name).ok_or_else(|| {
+                RegistryError::Contract {
+                    file: doc.rel_path.clone(),
+                    message: "event-type schema file name must be <event_type>.v<MAJOR>.schema.json"
+                        .into(),
+                }
+            })?;
+            let meta = contract_meta(doc, &event_type, major)?;
+            let validator = build(doc)?;
+            by_type.entry(event_type.clone()).or_default().insert(
+                major,
+                EventContract {
+                    event_type,
+                    major,
+                    rel_path: doc.rel_path.clone(),
+                    family: meta.family,
+                    status: meta.status,
+                    reference: meta.reference,
+                    description: meta.description,
+                    schema: Arc::clone(&doc.value),
+                    validator,
+                },
+            );
+        }
+        Ok(Registry {
+            root: root.to_path_buf(),
+            docs,
+            envelope,
+            by_type,
+        })
+    }
+
+    /// The specs root this registry was loaded from.
+    #[must_use]
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Every loaded schema file, by path relative to the specs root.
+    #[must_use]
+    pub fn docs(&self) -> &BTreeMap<String, SchemaDoc> {
+        &self.docs
+    }
+
+    /// The envelope-only validator (used when the event type or its MAJOR is unknown).
+    #[must_use]
+    pub fn envelope(&self) -> &Validator {
+        &self.envelope
+    }
+
+    /// The contract for `event_type` at `major`, if any.
+    #[must_use]
+    pub fn contract(&self, event_type: &str, major: u64) -> Option<&EventContract> {
+        self.by_type.get(event_type)?.get(&major)
+    }
+
+    /// Whether any MAJOR of `event_type` is known.
+    #[must_use]
+    pub fn knows_type(&self, event_type: &str) -> bool {
+        self.by_type.contains_key(event_type)
+    }
+
+    /// Every contract, sorted by event type then MAJOR.
+    #[must_use]
+    pub fn contracts(&self) -> Vec<&EventContract> {
+        let mut all: Vec<&EventContract> =
+            self.by_type.values().flat_map(BTreeMap::values).collect();
+        all.sort_by(|a, b| (&a.event_type, a.major).cmp(&(&b.event_type, b.major)));
+        all
+    }
+
+    /// The newest MAJOR of `event_type`.
+    #[must_use]
+    pub fn newest(&self, event_type: &str) -> Option<&EventContract> {
+        self.by_type.get(event_type)?.values().next_back()
+    }
+
+    /// All schema documents as `(uri, value)` pairs, for tools that build their own validators
+    /// (the generator's oracle) over the same files.
+    #[must_use]
+    pub fn resources(&self) -> Vec<(String, Value)> {
+        self.docs
+            .values()
+            .map(|d| (format!("{BASE_URI}{}", d.rel_path), (*d.value).clone()))
+            .collect()
+    }
+}
+
+/// `asset.discovered.v1.schema.json` -> `("asset.discovered", 1)`.
+#[must_use]
+pub fn parse_type_file_name(name: &str) -> Option<(String, u64)> {
+    let stem = name.strip_suffix(".schema.json")?;
+    let (event_type, v) = stem.rsplit_once(".v")?;
+    let major = v.parse().ok()?;
+    if event_type.is_empty() || v.starts_with('0') && v != "0" {
+        return None;
+    }
+    Some((event_type.to_owned(), major))
+}
+
+fn load_docs(root: &Path) -> Result<BTreeMap<String, SchemaDoc>, RegistryError> {
+    let events = root.join("events");
+    if !events.is_dir() {
+        return Err(RegistryError::Missing {
+            file: events.display().to_string(),
+        });
+    }
+    let mut files = Vec::new();
+    collect_schema_files(&events, &mut files)?;
+    files.sort();
+    let mut docs = BTreeMap::new();
+    for path in files {
+        let text = std::fs::read_to_string(&path).map_err(|source| RegistryError::Io {
+            file: path.display().to_string(),
+            source,
+        })?;
+        let rel_path = rel_to(root, &path);
+        let value: Value = serde_json::from_str(&text).map_err(|e| RegistryError::Parse {
+            file: rel_path.clone(),
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        })?;
+        docs.insert(
+            rel_path.clone(),
+            SchemaDoc {
+                rel_path,
+                text,
+                value: Arc::new(value),
+            },
+        );
+    }
+    Ok(docs)
+}
+
+fn collect_schema_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), RegistryError> {
+    let io = |source| RegistryError::Io {
+        file: dir.display().to_string(),
+        source,
+    };
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        if path.is_dir() {
+            collect_schema_files(&path, out)?;
+        } else if path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.ends_with(".schema.json"))
+        {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn rel_to(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn check_dialect(doc: &SchemaDoc) -> Result<(), RegistryError> {
+    match doc.value.get("$schema").and_then(Value::as_str) {
+        Some(DIALECT) => Ok(()),
+        other => Err(RegistryError::Contract {
+            file: doc.rel_path.clone(),
+            message: format!(
+                "\"$schema\" must be \"{DIALECT}\" (catalogue §5 rule 1), found {}",
+                other.map_or_else(|| "none".to_owned(), |s| format!("\"{s}\""))
+            ),
+        }),
+    }
+}
+
+fn meta_validate(doc: &SchemaDoc) -> Result<(), RegistryError> {
+    let validator = jsonschema::draft202012::meta::validator();
+    let errors: Vec<String> = validator
+        .iter_errors(&doc.value)
+        .map(|e| {
+            let at = e.instance_path().as_str().to_owned();
+            format!(
+                "{} (at {}, line {})",
+                e,
+                if at.is_empty() { "/" } else { &at },
+                line_of_pointer(&doc.text, &at)
+            )
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(RegistryError::MetaSchema {
+            file: doc.rel_path.clone(),
+            errors,
+        })
+    }
+}
+
+/// Refuse remote `$ref`s and any `$ref` whose target leaves the specs tree or names no loaded file.
+fn check_refs(doc: &SchemaDoc, docs: &BTreeMap<String, SchemaDoc>) -> Result<(), RegistryError> {
+    let mut refs = Vec::new();
+    collect_refs(&doc.value, String::new(), &mut refs);
+    for (pointer, reference) in refs {
+        let err = |message: String| RegistryError::Ref {
+            file: doc.rel_path.clone(),
+            line: line_of_text(&doc.text, &reference),
+            pointer: pointer.clone(),
+            reference: reference.clone(),
+            message,
+        };
+        let (target, _fragment) = reference.split_once('#').unwrap_or((&reference, ""));
+        if target.is_empty() {
+            continue; // same document
+        }
+        if let Some((scheme, rest)) = split_scheme(target) {
+            if scheme != "file" {
+                return Err(err(format!(
+                    "remote reference refused: schemas are never fetched ({scheme}: scheme)"
+                )));
+            }
+            let Some(path) = rest.strip_prefix("///specs/") else {
+                return Err(err("reference leaves the specs tree".into()));
+            };
+            check_target(&normalize(path), docs).map_err(err)?;
+            continue;
+        }
+        let base_dir = doc.rel_path.rsplit_once('/').map_or("", |(d, _)| d);
+        let joined = if base_dir.is_empty() {
+            target.to_owned()
+        } else {
+            format!("{base_dir}/{target}")
+        };
+        let Some(resolved) = normalize(&joined) else {
+            return Err(err("reference leaves the specs tree".into()));
+        };
+        check_target(&Some(resolved), docs).map_err(err)?;
+    }
+    Ok(())
+}
+
+fn check_target(
+    resolved: &Option<String>,
+    docs: &BTreeMap<String, SchemaDoc>,
+) -> Result<(), String> {
+    match resolved {
+        None => Err("reference leaves the specs tree".into()),
+        Some(path) if docs.contains_key(path) => Ok(()),
+        Some(path) => Err(format!("no schema file specs/{path}")),
+    }
+}
+
+fn split_scheme(s: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = s.split_once(':')?;
+    let ok = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    ok.then_some((scheme, rest))
+}
+
+/// Resolve `.` and `..` in a `/`-separated relative path; `None` when it climbs above the root.
+fn normalize(path: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(s),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+fn collect_refs(value: &Value, pointer: String, out: &mut Vec<(String, String)>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let p = format!("{pointer}/{}", escape_pointer(k));
+                if matches!(k.as_str(), "$ref" | "$dynamicRef") {
+                    if let Some(s) = v.as_str() {
+                        out.push((p.clone(), s.to_owned()));
+                    }
+                }
+                collect_refs(v, p, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                collect_refs(v, format!("{pointer}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// RFC 6901 escaping of one reference token.
+#[must_use]
+pub fn escape_pointer(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+/// 1-based line of the first occurrence of `needle` (as a JSON string) in `text`, else 1.
+fn line_of_text(text: &str, needle: &str) -> usize {
+    let quoted = serde_json::to_string(needle).unwrap_or_default();
+    text.find(&quoted)
+        .map_or(1, |at| text[..at].matches('\n').count() + 1)
+}
+
+/// Best-effort 1-based line of the member a JSON pointer names: the line of its last key.
+fn line_of_pointer(text: &str, pointer: &str) -> usize {
+    match pointer.rsplit('/').next() {
+        Some(last) if !last.is_empty() && last.parse::<usize>().is_err() => {
+            let key = last.replace("~1", "/").replace("~0", "~");
+            line_of_text(text, &key)
+        }
+        _ => 1,
+    }
+}
+
+struct ContractMeta {
+    family: String,
+    status: String,
+    reference: Vec<String>,
+    description: String,
+}
+
+fn contract_meta(doc: &SchemaDoc, event_type: &str, major: u64) -> Result<ContractMeta, RegistryError> {
+    let bad = |message: String| RegistryError::Contract {
+        file: doc.rel_path.clone(),
+        message,
+    };
+    let v = &doc.value;
+    let konst = v
+        .pointer("/properties/event_type/const")
+        .and_then(Value::as_str);
+    if konst != Some(event_type) {
+        return Err(bad(format!(
+            "/properties/event_type/const must be \"{event_type}\" (the file name), found {konst:?}"
+        )));
+    }
+    let pattern = v
+        .pointer("/properties/schema_version/pattern")
+        .and_then(Value::as_str);
+    let want = format!("^{major}\\.(0|[1-9][0-9]*)$");
+    if pattern != Some(want.as_str()) {
+        return Err(bad(format!(
+            "/properties/schema_version/pattern must be \"{want}\" (MAJOR {major} from the file name), found {pattern:?}"
+        )));
+    }
+    let text = |key: &str| -> Result<String, RegistryError> {
+        v.get(key)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| bad(format!("missing string annotation \"{key}\"")))
+    };
+    let status = text("x-status")?;
+    if !matches!(status.as_str(), "implemented" | "contract-designed") {
+        return Err(bad(format!(
+            "\"x-status\" must be \"implemented\" or \"contract-designed\", found \"{status}\""
+        )));
+    }
+    let reference = v
+        .get("x-reference")
+        .and_then(Value::as_array)
+        .and_then(|a| a.iter().map(|r| r.as_str().map(str::to_owned)).collect())
+        .ok_or_else(|| bad("\"x-reference\" must be an array of strings".into()))?;
+    Ok(ContractMeta {
+        family: text("x-family")?,
+        status,
+        reference,
+        description: text("description")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case::plain("asset.discovered.v1.schema.json", Some(("asset.discovered", 1)))]
+    #[case::major_ten("ticket.delivery.failed.v10.schema.json", Some(("ticket.delivery.failed", 10)))]
+    #[case::no_major("asset.discovered.schema.json", None)]
+    #[case::leading_zero("asset.discovered.v01.schema.json", None)]
+    fn type_file_names_parse(#[case] name: &str, #[case] want: Option<(&str, u64)>) {
+        assert_eq!(
+            parse_type_file_name(name),
+            want.map(|(t, m)| (t.to_owned(), m))
+        );
+    }
+
+    #[rstest]
+    #[case::sibling("events/types/../common.schema.json", Some("events/common.schema.json"))]
+    #[case::climbs_out("events/../../etc/passwd", None)]
+    #[case::dot("events/./x.json", Some("events/x.json"))]
+    fn paths_normalize(#[case] path: &str, #[case] want: Option<&str>) {
+        assert_eq!(normalize(path).as_deref(), want);
+    }
+}

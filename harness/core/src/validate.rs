@@ -1,0 +1,324 @@
+//! The validation hot path: bytes or a parsed value in, one `Verdict` out.
+//!
+//! Order of work for one event: parse; read `event_type` and `schema_version`; dispatch to the
+//! pre-built validator of that `(event_type, MAJOR)` (or the envelope alone when it is unknown);
+//! `is_valid` first, and the full error list only for an invalid event. The rules that plain
+//! JSON Schema cannot state get their own named violations (see [`rule`]).
+
+use crate::registry::Registry;
+use serde::Serialize;
+use serde_json::Value;
+
+/// Keywords of the rules the harness adds on top of JSON Schema.
+pub mod rule {
+    /// A persistence or broker metadata member (catalogue §2.3) at any depth of the event.
+    pub const PERSISTENCE_METADATA: &str = "persistence_metadata";
+    /// `event_type` is well formed but no schema exists for it.
+    pub const UNKNOWN_EVENT_TYPE: &str = "unknown_event_type";
+    /// `event_type` is known but no schema exists for the MAJOR of `schema_version`.
+    pub const UNKNOWN_SCHEMA_VERSION: &str = "unknown_schema_version";
+    /// `causation_id` equals `event_id` (catalogue §2.4 R3).
+    pub const SELF_CAUSATION: &str = "self_causation";
+    /// The input is not a JSON document (unreadable events carry this one violation).
+    pub const PARSE: &str = "parse";
+}
+
+/// Persistence and broker metadata that must never appear in a transport event (catalogue §2.3).
+pub const PERSISTENCE_FIELDS: [&str; 22] = [
+    "received_at",
+    "stored_at",
+    "ingested_at",
+    "persisted_at",
+    "indexed_at",
+    "inserted_at",
+    "loaded_at",
+    "_id",
+    "_rev",
+    "_ts",
+    "_etag",
+    "row_version",
+    "partition",
+    "offset",
+    "kafka_offset",
+    "sequence_number",
+    "redelivery_count",
+    "delivery_tag",
+    "ack_id",
+    "lease_id",
+    "dead_lettered_at",
+    "ttl",
+];
+
+/// Whether `key` is a §2.3 persistence-metadata name.
+#[must_use]
+pub fn is_persistence_field(key: &str) -> bool {
+    PERSISTENCE_FIELDS.contains(&key)
+}
+
+/// The outcome for one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Every check passed.
+    Valid,
+    /// Parsed, and at least one violation.
+    Invalid,
+    /// Not a JSON document (or over a limit): nothing could be checked.
+    Unreadable,
+}
+
+/// One reason an event is not valid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    /// The JSON Schema keyword (`required`, `pattern`, ...) or a harness rule from [`rule`].
+    pub keyword: String,
+    /// RFC 6901 pointer into the event; the root is `""`.
+    pub instance_path: String,
+    /// Where the failing keyword lives: `events/common.schema.json#/$defs/uuid/pattern`.
+    pub schema_path: String,
+    /// Human text. Instance values are masked: events carry personal data.
+    pub message: String,
+}
+
+/// The verdict on one event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    /// Valid, invalid or unreadable.
+    pub status: Status,
+    /// The event's `event_type`, when it has a string one.
+    pub event_type: Option<String>,
+    /// The event's `event_id`, when it has a string one.
+    pub event_id: Option<String>,
+    /// Every violation, in a stable order (empty when valid).
+    pub violations: Vec<Violation>,
+}
+
+impl Verdict {
+    /// Whether the event passed every check.
+    #[must_use]
+    pub fn is_valid(&self) -> bool {
+        self.status == Status::Valid
+    }
+
+    /// A verdict for input that could not be parsed.
+    #[must_use]
+    pub fn unreadable(message: impl Into<String>) -> Self {
+        Verdict {
+            status: Status::Unreadable,
+            event_type: None,
+            event_id: None,
+            violations: vec![Violation {
+                keyword: rule::PARSE.into(),
+                instance_path: String::new(),
+                schema_path: String::new(),
+                message: message.into(),
+            }],
+        }
+    }
+}
+
+/// `MAJOR` of a `MAJOR.MINOR` string with no leading zeros, as the envelope's pattern requires.
+#[must_use]
+pub fn schema_major(version: &str) -> Option<u64> {
+    let (major, minor) = version.split_once('.')?;
+    let canonical = |s: &str| {
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'))
+    };
+    (canonical(major) && canonical(minor)).then(|| major.parse().ok())?
+}
+
+/// Whether `name` matches the envelope's `event_type` pattern `^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$`.
+fn well_formed_type(name: &str) -> bool {
+    let mut segments = 0;
+    for seg in name.split('.') {
+        let mut bytes = seg.bytes();
+        match bytes.next() {
+            Some(b'a'..=b'z') => {}
+            _ => return false,
+        }
+        if !bytes.all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_')) {
+            return false;
+        }
+        segments += 1;
+    }
+    segments >= 2
+}
+
+impl Registry {
+    /// Parse `bytes` as one JSON event and judge it.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// let registry = contracts_core::Registry::load(std::path::Path::new("specs"))?;
+    /// let verdict = registry.validate_bytes(br#"{"event_type": "asset.discovered"}"#);
+    /// assert!(!verdict.is_valid());
+    /// # Ok::<(), contracts_core::RegistryError>(())
+    /// ```
+    #[must_use]
+    pub fn validate_bytes(&self, bytes: &[u8]) -> Verdict {
+        match serde_json::from_slice::<Value>(bytes) {
+            Ok(event) => self.validate_value(&event),
+            Err(e) => Verdict::unreadable(format!("not valid JSON: {e}")),
+        }
+    }
+
+    /// Judge one parsed event.
+    #[must_use]
+    pub fn validate_value(&self, event: &Value) -> Verdict {
+        let field = |name: &str| event.get(name).and_then(Value::as_str);
+        let event_type = field("event_type");
+        let version = field("schema_version");
+        let mut violations = Vec::new();
+        let validator = match (event_type, version.and_then(schema_major)) {
+            (Some(t), Some(major)) => match self.contract(t, major) {
+                Some(contract) => &contract.validator,
+                None if self.knows_type(t) => {
+                    violations.push(named(
+                        rule::UNKNOWN_SCHEMA_VERSION,
+                        "/schema_version",
+                        format!("no schema for {t} at MAJOR {major}"),
+                    ));
+                    self.envelope()
+                }
+                None if well_formed_type(t) => {
+                    violations.push(named(
+                        rule::UNKNOWN_EVENT_TYPE,
+                        "/event_type",
+                        format!("no schema for event type {t}"),
+                    ));
+                    self.envelope()
+                }
+                None => self.envelope(),
+            },
+            _ => self.envelope(),
+        };
+        if let (Some(cause), Some(id)) = (field("causation_id"), field("event_id")) {
+            if cause == id {
+                violations.push(named(
+                    rule::SELF_CAUSATION,
+                    "/causation_id",
+                    "causation_id equals event_id: an event cannot cause itself (R3)".into(),
+                ));
+            }
+        }
+        find_persistence_fields(event, &mut String::new(), &mut violations);
+        let schema_ok = validator.is_valid(event);
+        if schema_ok && violations.is_empty() {
+            return Verdict {
+                status: Status::Valid,
+                event_type: event_type.map(str::to_owned),
+                event_id: field("event_id").map(str::to_owned),
+                violations,
+            };
+        }
+        if !schema_ok {
+            violations.extend(validator.iter_errors(event).map(|e| Violation {
+                keyword: e.kind().keyword().to_owned(),
+                instance_path: e.instance_path().as_str().to_owned(),
+                schema_path: schema_location(&e),
+                message: e.masked().to_string(),
+            }));
+        }
+        violations.sort_by(|a, b| {
+            (&a.instance_path, &a.keyword).cmp(&(&b.instance_path, &b.keyword))
+        });
+        violations.dedup();
+        Verdict {
+            status: Status::Invalid,
+            event_type: event_type.map(str::to_owned),
+            event_id: field("event_id").map(str::to_owned),
+            violations,
+        }
+    }
+}
+
+fn named(keyword: &str, path: &str, message: String) -> Violation {
+    Violation {
+        keyword: keyword.to_owned(),
+        instance_path: path.to_owned(),
+        schema_path: String::new(),
+        message,
+    }
+}
+
+/// `events/common.schema.json#/$defs/uuid/pattern` from the error's absolute keyword location.
+fn schema_location(e: &jsonschema::ValidationError<'_>) -> String {
+    match e.absolute_keyword_location() {
+        Some(uri) => {
+            let s = uri.as_str();
+            s.strip_prefix(crate::registry::BASE_URI)
+                .unwrap_or(s)
+                .to_owned()
+        }
+        None => e.schema_path().as_str().to_owned(),
+    }
+}
+
+fn find_persistence_fields(value: &Value, path: &mut String, out: &mut Vec<Violation>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                let len = path.len();
+                path.push('/');
+                path.push_str(&crate::registry::escape_pointer(key));
+                if is_persistence_field(key) {
+                    out.push(named(
+                        rule::PERSISTENCE_METADATA,
+                        path,
+                        format!(
+                            "\"{key}\" is persistence or broker metadata: it belongs to a store's own columns, never to a transport event (catalogue §2.3)"
+                        ),
+                    ));
+                }
+                find_persistence_fields(child, path, out);
+                path.truncate(len);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                let len = path.len();
+                path.push('/');
+                path.push_str(&i.to_string());
+                find_persistence_fields(child, path, out);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case::first("1.0", Some(1))]
+    #[case::minor_ten("2.10", Some(2))]
+    #[case::leading_zero("01.0", None)]
+    #[case::prefix("v1.0", None)]
+    #[case::patch("1.0.0", None)]
+    #[case::empty_minor("1.", None)]
+    fn schema_major_follows_the_envelope_pattern(#[case] v: &str, #[case] want: Option<u64>) {
+        assert_eq!(schema_major(v), want);
+    }
+
+    #[rstest]
+    #[case::two_segments("asset.discovered", true)]
+    #[case::three("ticket.delivery.failed", true)]
+    #[case::one_segment("asset", false)]
+    #[case::upper("Asset.discovered", false)]
+    #[case::digit_start("asset.1x", false)]
+    fn event_type_shape(#[case] name: &str, #[case] want: bool) {
+        assert_eq!(well_formed_type(name), want);
+    }
+
+    #[test]
+    fn persistence_fields_found_at_any_depth() {
+        let event = serde_json::json!({"a": {"received_at": 1, "b": [{"offset": 2}]}, "ttl": 3});
+        let mut out = Vec::new();
+        find_persistence_fields(&event, &mut String::new(), &mut out);
+        let paths: Vec<&str> = out.iter().map(|v| v.instance_path.as_str()).collect();
+        assert_eq!(paths, ["/a/received_at", "/a/b/0/offset", "/ttl"]);
+    }
+}

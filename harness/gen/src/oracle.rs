@@ -1,0 +1,97 @@
+//! The `jsonschema` validator for the same documents: the referee for every emitted value.
+//!
+//! Invariants: the root validator and every sub-validator are built with the same options
+//! (formats asserted, `PatternOptions::regex()`, e-mail without display text); a sub-validator
+//! checks one IR node through a `{"$ref": "<node uri>"}` wrapper, so `$ref`s inside it resolve as
+//! in the whole document.
+
+use crate::ir::{Ir, NodeId};
+use crate::resolve::Documents;
+use crate::{Draft, GenError};
+use jsonschema::{EmailOptions, PatternOptions, Validator};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// The validators for one schema.
+pub(crate) struct Oracle {
+    docs: Arc<Documents>,
+    root: Validator,
+    nodes: Vec<OnceLock<Option<Validator>>>,
+    uris: Vec<String>,
+    patterns: Mutex<HashMap<String, Option<Arc<Validator>>>>,
+}
+
+impl std::fmt::Debug for Oracle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Oracle").finish_non_exhaustive()
+    }
+}
+
+fn options(draft: Draft) -> jsonschema::ValidationOptions<'static> {
+    jsonschema::options()
+        .with_draft(draft.to_jsonschema())
+        .should_validate_formats(true)
+        .with_pattern_options(PatternOptions::regex())
+        .with_email_options(EmailOptions::default().without_display_text())
+}
+
+impl Oracle {
+    pub(crate) fn new(docs: Arc<Documents>, ir: &Ir, schema: &Value) -> Result<Self, GenError> {
+        let root = options(docs.draft)
+            .with_base_uri(docs.base.clone())
+            .with_registry(&docs.registry)
+            .build(schema)
+            .map_err(|e| GenError::Schema {
+                why: format!("the validator refuses the schema: {e}"),
+            })?;
+        Ok(Self {
+            nodes: (0..ir.nodes.len()).map(|_| OnceLock::new()).collect(),
+            uris: ir.uris.clone(),
+            docs,
+            root,
+            patterns: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The root validator.
+    pub(crate) fn root(&self) -> &Validator {
+        &self.root
+    }
+
+    /// Is `v` valid for the whole schema?
+    pub(crate) fn is_valid(&self, v: &Value) -> bool {
+        self.root.is_valid(v)
+    }
+
+    /// Is `v` valid against node `id` alone? `None` when no validator could be built for it.
+    pub(crate) fn node_valid(&self, id: NodeId, v: &Value) -> Option<bool> {
+        let cell = self.nodes.get(id)?;
+        let validator = cell.get_or_init(|| {
+            let uri = self.uris.get(id)?;
+            options(self.docs.draft)
+                .with_base_uri(self.docs.base.clone())
+                .with_registry(&self.docs.registry)
+                .build(&json!({ "$ref": uri }))
+                .ok()
+        });
+        validator.as_ref().map(|val| val.is_valid(v))
+    }
+
+    /// Does `s` match the ECMA-262 `pattern` (as the validator reads it)? `None` if it cannot say.
+    pub(crate) fn pattern_matches(&self, pattern: &str, s: &str) -> Option<bool> {
+        let validator = {
+            let mut cache = self.patterns.lock().ok()?;
+            cache
+                .entry(pattern.to_owned())
+                .or_insert_with(|| {
+                    options(self.docs.draft)
+                        .build(&json!({ "pattern": pattern }))
+                        .ok()
+                        .map(Arc::new)
+                })
+                .clone()
+        }?;
+        Some(validator.is_valid(&Value::String(s.to_owned())))
+    }
+}

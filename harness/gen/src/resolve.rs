@@ -1,0 +1,118 @@
+//! One document plus the `$ref` targets it reaches, in a `jsonschema` `Registry`; never the network.
+//!
+//! Invariants: an `http(s)` reference is an error, a `file:` reference is read only when it lies
+//! under `GenOptions::file_root`, and every other document must be preloaded.
+
+use crate::{Draft, GenError, GenOptions};
+use jsonschema::{Registry, Retrieve, Uri};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// The base URI a root without `$id` and without `GenOptions::base_uri` gets.
+pub(crate) const DEFAULT_BASE: &str = "urn:contracts-gen:root";
+
+/// Reads `file:` URIs under one directory; refuses everything else.
+struct FileRetriever {
+    root: Option<PathBuf>,
+}
+
+impl Retrieve for FileRetriever {
+    fn retrieve(
+        &self,
+        uri: &Uri<String>,
+    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+        let s = uri.as_str();
+        let Some(path) = s.strip_prefix("file://") else {
+            return Err(format!("refusing to fetch {s}: only files under --root are read").into());
+        };
+        let Some(root) = &self.root else {
+            return Err(format!("refusing to read {s}: no file root was given").into());
+        };
+        let path = percent_decode(path.split('#').next().unwrap_or(path));
+        let canon = Path::new(&path)
+            .canonicalize()
+            .map_err(|e| format!("{path}: {e}"))?;
+        let root = root.canonicalize().map_err(|e| format!("{}: {e}", root.display()))?;
+        if !canon.starts_with(&root) {
+            return Err(format!("{s} leaves the allowed root {}", root.display()).into());
+        }
+        let text = std::fs::read_to_string(&canon).map_err(|e| format!("{path}: {e}"))?;
+        Ok(serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))?)
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The prepared documents: what the IR compiler and the oracle both read.
+pub(crate) struct Documents {
+    pub(crate) registry: Registry<'static>,
+    pub(crate) base: String,
+    pub(crate) draft: Draft,
+}
+
+pub(crate) fn draft_of(schema: &Value, default: Draft) -> Draft {
+    match schema.get("$schema").and_then(Value::as_str) {
+        Some(s) if s.contains("draft-07") || s.contains("draft-06") || s.contains("draft-04") => {
+            Draft::Draft7
+        }
+        Some(s) if s.contains("2020-12") || s.contains("2019-09") => Draft::Draft202012,
+        _ => default,
+    }
+}
+
+pub(crate) fn load(schema: &Value, opts: &GenOptions) -> Result<Documents, GenError> {
+    let draft = draft_of(schema, opts.default_draft);
+    let base = opts
+        .base_uri
+        .clone()
+        .unwrap_or_else(|| DEFAULT_BASE.to_owned());
+    let mut builder = Registry::new()
+        .draft(draft.to_jsonschema())
+        .retriever(FileRetriever {
+            root: opts.file_root.clone(),
+        })
+        .add(&base, schema.clone())
+        .map_err(|e| GenError::Schema {
+            why: format!("base uri {base}: {e}"),
+        })?;
+    for (uri, doc) in &opts.resources {
+        builder = builder.add(uri, doc.clone()).map_err(|e| GenError::Schema {
+            why: format!("resource {uri}: {e}"),
+        })?;
+    }
+    let registry = builder.prepare().map_err(|e| GenError::Schema {
+        why: format!("resolving references: {e}"),
+    })?;
+    Ok(Documents {
+        registry,
+        base,
+        draft,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding_keeps_plain_paths() {
+        assert_eq!(percent_decode("/a/b%20c.json"), "/a/b c.json");
+        assert_eq!(percent_decode("/a/b.json"), "/a/b.json");
+    }
+}
