@@ -24,6 +24,20 @@ enum Command {
     Validate(cmd::validate::Args),
     /// Replay golden fixtures and the regression corpus; each must get exactly its declared verdict.
     Replay(cmd::replay::Args),
+    /// Check that schemas, AsyncAPI, fixtures and docs agree (the conformance gate).
+    Check(cmd::check::Args),
+    /// Print docs/events.md generated from the schemas.
+    Docs(cmd::docs::Args),
+    /// Compare two schema versions: rule verdict plus generated counterexamples.
+    Compat(cmd::compat::Args),
+    /// Report which schema locations fixtures and generated events exercise.
+    Coverage(cmd::coverage::Args),
+    /// Drive a consumer with generated valid and mutated events.
+    FuzzConsumer(cmd::fuzz_consumer::Args),
+    /// Drive a processor (event in, events out) and check what it emits.
+    FuzzProcessor(cmd::fuzz_processor::Args),
+    /// Validate what a producer emits.
+    CheckProducer(cmd::check_producer::Args),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +48,13 @@ fn main() -> ExitCode {
         Command::Gen(args) => cmd::gen_::run(args, &mut out),
         Command::Validate(args) => cmd::validate::run(args, &mut out),
         Command::Replay(args) => cmd::replay::run(args, &mut out),
+        Command::Check(args) => cmd::check::run(args, &mut out),
+        Command::Docs(args) => cmd::docs::run(args, &mut out),
+        Command::Compat(args) => cmd::compat::run(args, &mut out),
+        Command::Coverage(args) => cmd::coverage::run(args, &mut out),
+        Command::FuzzConsumer(args) => cmd::fuzz_consumer::run(args, &mut out),
+        Command::FuzzProcessor(args) => cmd::fuzz_processor::run(args, &mut out),
+        Command::CheckProducer(args) => cmd::check_producer::run(args, &mut out),
     };
     let flushed = out.flush();
     match result {

@@ -19,6 +19,7 @@ pub mod error;
 pub mod fixtures;
 pub mod input;
 pub mod registry;
+pub mod runner;
 pub mod validate;
 
 pub use error::RegistryError;

@@ -1,6 +1,13 @@
 //! One module per subcommand, each with its clap `Args` and a `run` function.
 
+pub(crate) mod check;
+pub(crate) mod check_producer;
 pub(crate) mod common;
+pub(crate) mod compat;
+pub(crate) mod coverage;
+pub(crate) mod docs;
+pub(crate) mod fuzz_consumer;
+pub(crate) mod fuzz_processor;
 pub(crate) mod gen_;
 pub(crate) mod replay;
 pub(crate) mod validate;

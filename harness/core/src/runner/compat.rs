@@ -1,0 +1,1 @@
+//! compat runner (being written).

@@ -1,0 +1,1 @@
+//! fuzz runner (being written).

@@ -1,0 +1,6 @@
+//! Runners: each drives the registry (and the generator) over some inputs and yields results
+//! that the CLI's reporters render.
+
+pub mod compat;
+pub mod fuzz;
+pub mod producer;
