@@ -34,3 +34,4 @@ fmt:
 ## Regenerate docs/events.md from the schemas.
 docs: build
 	$(CONTRACTS) docs > docs/events.md
+include benches/bench.mk

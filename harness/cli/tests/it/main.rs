@@ -1,0 +1,8 @@
+//! Integration tests of the `contracts` binary: one test binary, one module per subcommand area.
+
+mod check;
+mod compat;
+mod fuzz;
+mod gen_;
+mod util;
+mod validate;
