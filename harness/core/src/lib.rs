@@ -15,6 +15,8 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod check;
+pub mod docs;
 pub mod error;
 pub mod fixtures;
 pub mod input;
