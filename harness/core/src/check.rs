@@ -101,7 +101,11 @@ pub fn run(layout: &Layout) -> Report {
     let registry = match Registry::load(&layout.specs) {
         Ok(r) => r,
         Err(e) => {
-            report.push("registry", layout.specs.display().to_string(), vec![e.to_string()]);
+            report.push(
+                "registry",
+                layout.specs.display().to_string(),
+                vec![e.to_string()],
+            );
             return report;
         }
     };
@@ -150,9 +154,7 @@ fn lint(schema: &Value, at: &str, in_fragment: bool, out: &mut Vec<String>) {
                 ));
             }
             if !in_fragment && sub.get("description").is_none() {
-                out.push(format!(
-                    "{here}/properties/{name} has no description (T4)"
-                ));
+                out.push(format!("{here}/properties/{name} has no description (T4)"));
             }
             if let Some(s) = sub.get("x-sensitivity") {
                 if !matches!(s.as_str(), Some("P" | "R" | "H")) {
@@ -185,14 +187,20 @@ fn lint(schema: &Value, at: &str, in_fragment: bool, out: &mut Vec<String>) {
     }
     for (key, sub) in map {
         let child = format!("{at}/{}", crate::registry::escape_pointer(key));
-        let fragment = in_fragment || matches!(key.as_str(), "if" | "then" | "else" | "not" | "anyOf");
+        let fragment =
+            in_fragment || matches!(key.as_str(), "if" | "then" | "else" | "not" | "anyOf");
         match key.as_str() {
             // Values that are data, not schemas.
             "enum" | "const" | "required" | "examples" | "default" | "description" | "title" => {}
             "properties" | "$defs" | "patternProperties" | "dependentSchemas" => {
                 if let Value::Object(children) = sub {
                     for (name, s) in children {
-                        lint(s, &format!("{child}/{}", crate::registry::escape_pointer(name)), fragment, out);
+                        lint(
+                            s,
+                            &format!("{child}/{}", crate::registry::escape_pointer(name)),
+                            fragment,
+                            out,
+                        );
                     }
                 }
             }
@@ -212,7 +220,11 @@ fn asyncapi(registry: &Registry, layout: &Layout, report: &mut Report) {
         Ok(v) => v,
         Err(e) => return report.push("asyncapi-schema", file, vec![format!("not YAML: {e}")]),
     };
-    report.push("asyncapi-schema", file.clone(), asyncapi_structure(layout, &doc));
+    report.push(
+        "asyncapi-schema",
+        file.clone(),
+        asyncapi_structure(layout, &doc),
+    );
     let messages = doc
         .pointer("/components/messages")
         .and_then(Value::as_object)
@@ -228,14 +240,25 @@ fn asyncapi(registry: &Registry, layout: &Layout, report: &mut Report) {
             if family.is_none() {
                 channel_failures.push(format!("channel {ch} has no x-oneprotect-family"));
             }
-            for m in channel.get("messages").and_then(Value::as_object).into_iter().flatten() {
-                let target = m.1.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/components/messages/"));
+            for m in channel
+                .get("messages")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                let target =
+                    m.1.get("$ref")
+                        .and_then(Value::as_str)
+                        .and_then(|r| r.strip_prefix("#/components/messages/"));
                 match target {
                     Some(key) if messages.contains_key(key) => channel_of
                         .entry(key.to_owned())
                         .or_default()
                         .push(family.unwrap_or_default().to_owned()),
-                    _ => channel_failures.push(format!("channel {ch} message {} points at no component message", m.0)),
+                    _ => channel_failures.push(format!(
+                        "channel {ch} message {} points at no component message",
+                        m.0
+                    )),
                 }
             }
         }
@@ -270,7 +293,9 @@ fn asyncapi(registry: &Registry, layout: &Layout, report: &mut Report) {
                 {
                     failures.push(format!("message {key}: payload.schemaFormat must be application/schema+json;version=draft-2020-12"));
                 }
-                if msg.pointer("/correlationId/location").and_then(Value::as_str)
+                if msg
+                    .pointer("/correlationId/location")
+                    .and_then(Value::as_str)
                     != Some("$message.payload#/correlation_id")
                 {
                     failures.push(format!("message {key}: correlationId.location must be $message.payload#/correlation_id"));
@@ -291,7 +316,9 @@ fn asyncapi(registry: &Registry, layout: &Layout, report: &mut Report) {
         report.push(
             "asyncapi-message",
             name.clone(),
-            vec![format!("AsyncAPI message {name} has no event-type schema in specs/events/types/")],
+            vec![format!(
+                "AsyncAPI message {name} has no event-type schema in specs/events/types/"
+            )],
         );
     }
 }
@@ -311,7 +338,13 @@ fn asyncapi_structure(layout: &Layout, doc: &Value) -> Vec<String> {
     };
     validator
         .iter_errors(doc)
-        .map(|e| format!("not valid AsyncAPI 3.0.0 at {}: {}", e.instance_path(), e.masked()))
+        .map(|e| {
+            format!(
+                "not valid AsyncAPI 3.0.0 at {}: {}",
+                e.instance_path(),
+                e.masked()
+            )
+        })
         .collect()
 }
 
@@ -319,11 +352,23 @@ fn asyncapi_structure(layout: &Layout, doc: &Value) -> Vec<String> {
 fn fixture_checks(registry: &Registry, layout: &Layout, report: &mut Report) {
     let files = match fixtures::load_dir(&layout.fixtures) {
         Ok(f) => f,
-        Err(e) => return report.push("fixtures", layout.fixtures.display().to_string(), vec![e.to_string()]),
+        Err(e) => {
+            return report.push(
+                "fixtures",
+                layout.fixtures.display().to_string(),
+                vec![e.to_string()],
+            );
+        }
     };
     let corpus = match fixtures::load_dir(&layout.corpus) {
         Ok(f) => f,
-        Err(e) => return report.push("corpus", layout.corpus.display().to_string(), vec![e.to_string()]),
+        Err(e) => {
+            return report.push(
+                "corpus",
+                layout.corpus.display().to_string(),
+                vec![e.to_string()],
+            );
+        }
     };
     report.fixtures = files.len();
     report.corpus = corpus.len();
@@ -331,14 +376,23 @@ fn fixture_checks(registry: &Registry, layout: &Layout, report: &mut Report) {
     report.invalid_fixtures = files.len() - report.valid_fixtures;
     let mut by_type: BTreeMap<&str, Vec<&FixtureFile>> = BTreeMap::new();
     for f in &files {
-        by_type.entry(f.group.as_deref().unwrap_or("")).or_default().push(f);
+        by_type
+            .entry(f.group.as_deref().unwrap_or(""))
+            .or_default()
+            .push(f);
     }
-    let known: BTreeSet<&str> = registry.contracts().iter().map(|c| c.event_type.as_str()).collect();
+    let known: BTreeSet<&str> = registry
+        .contracts()
+        .iter()
+        .map(|c| c.event_type.as_str())
+        .collect();
     for dir in by_type.keys().filter(|d| !known.contains(*d)) {
         report.push(
             "fixtures",
             (*dir).to_owned(),
-            vec![format!("fixtures/events/{dir}/ names no event type in specs/events/types/")],
+            vec![format!(
+                "fixtures/events/{dir}/ names no event type in specs/events/types/"
+            )],
         );
     }
     for t in &known {
@@ -372,13 +426,19 @@ fn fixture_checks(registry: &Registry, layout: &Layout, report: &mut Report) {
         let replayed_files: Vec<FixtureFile> = list.iter().map(|f| (*f).clone()).collect();
         let failures = fixtures::replay(registry, &replayed_files)
             .into_iter()
-            .filter_map(|r| r.failure.map(|why| format!("{}: {why}", r.file.path.display())))
+            .filter_map(|r| {
+                r.failure
+                    .map(|why| format!("{}: {why}", r.file.path.display()))
+            })
             .collect();
         report.push("replay", (*t).to_owned(), failures);
     }
     let failures = fixtures::replay(registry, &corpus)
         .into_iter()
-        .filter_map(|r| r.failure.map(|why| format!("{}: {why}", r.file.path.display())))
+        .filter_map(|r| {
+            r.failure
+                .map(|why| format!("{}: {why}", r.file.path.display()))
+        })
         .collect();
     report.push("replay", "corpus", failures);
 }
@@ -394,7 +454,10 @@ fn docs_check(registry: &Registry, layout: &Layout, report: &mut Report) {
                 .lines()
                 .zip(want.lines())
                 .position(|(a, b)| a != b)
-                .map_or_else(|| got.lines().count().min(want.lines().count()) + 1, |i| i + 1);
+                .map_or_else(
+                    || got.lines().count().min(want.lines().count()) + 1,
+                    |i| i + 1,
+                );
             vec![format!(
                 "differs from what `contracts docs` generates from the schemas (first difference at line {line}); do not edit it by hand: run `make docs`"
             )]

@@ -61,7 +61,9 @@ pub fn events_markdown(registry: &Registry) -> String {
             md.push('\n');
         }
     }
-    md.push_str("\n## Shared types\n\n| Name | Type | Constraints | Description |\n|---|---|---|---|\n");
+    md.push_str(
+        "\n## Shared types\n\n| Name | Type | Constraints | Description |\n|---|---|---|---|\n",
+    );
     if let Some(defs) = registry
         .docs()
         .get("events/common.schema.json")
@@ -121,9 +123,21 @@ fn rows(object: &Value, prefix: &str) -> Vec<String> {
             "| `{path}` | {} | {} | {} | {} | {} |\n",
             type_of(schema),
             cell(&constraints(schema)),
-            if required.contains(&name.as_str()) { "**req**" } else { "opt" },
-            schema.get("x-sensitivity").and_then(Value::as_str).unwrap_or(""),
-            cell(schema.get("description").and_then(Value::as_str).unwrap_or(""))
+            if required.contains(&name.as_str()) {
+                "**req**"
+            } else {
+                "opt"
+            },
+            schema
+                .get("x-sensitivity")
+                .and_then(Value::as_str)
+                .unwrap_or(""),
+            cell(
+                schema
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+            )
         ));
         if let Some(inner) = inline_object(schema) {
             out.extend(rows(inner, &format!("{path}.")));
@@ -152,7 +166,8 @@ fn shared_name(schema: &Value) -> Option<&str> {
         .get("$ref")
         .or_else(|| schema.pointer("/allOf/0/$ref"))?
         .as_str()?;
-    r.strip_prefix(COMMON).or_else(|| r.strip_prefix("#/$defs/"))
+    r.strip_prefix(COMMON)
+        .or_else(|| r.strip_prefix("#/$defs/"))
 }
 
 fn type_of(schema: &Value) -> String {

@@ -182,10 +182,7 @@ pub fn judge(fixture: &Fixture, verdict: &Verdict) -> Option<String> {
     match (fixture.valid, verdict.is_valid()) {
         (true, true) => None,
         (true, false) => Some(format!("expected valid, got invalid: {}", show(&got))),
-        (false, true) => Some(format!(
-            "expected invalid ({}), got valid",
-            show(&want)
-        )),
+        (false, true) => Some(format!("expected invalid ({}), got valid", show(&want))),
         (false, false) if got == want => None,
         (false, false) => {
             let missing: BTreeSet<_> = want.difference(&got).cloned().collect();

@@ -116,22 +116,24 @@ impl Registry {
                     message: e.to_string(),
                 })
         };
-        let envelope_doc = docs.get(ENVELOPE_FILE).ok_or_else(|| RegistryError::Missing {
-            file: format!("{}/{ENVELOPE_FILE}", root.display()),
-        })?;
+        let envelope_doc = docs
+            .get(ENVELOPE_FILE)
+            .ok_or_else(|| RegistryError::Missing {
+                file: format!("{}/{ENVELOPE_FILE}", root.display()),
+            })?;
         let envelope = build(envelope_doc)?;
         let mut by_type: HashMap<String, BTreeMap<u64, EventContract>> = HashMap::new();
         for doc in docs.values() {
             let Some(file_name) = doc.rel_path.strip_prefix(&format!("{TYPES_DIR}/")) else {
                 continue;
             };
-            let (event_type, major) = parse_type_file_name(file_name).ok_or_else(|| {
-                RegistryError::Contract {
+            let (event_type, major) =
+                parse_type_file_name(file_name).ok_or_else(|| RegistryError::Contract {
                     file: doc.rel_path.clone(),
-                    message: "event-type schema file name must be <event_type>.v<MAJOR>.schema.json"
-                        .into(),
-                }
-            })?;
+                    message:
+                        "event-type schema file name must be <event_type>.v<MAJOR>.schema.json"
+                            .into(),
+                })?;
             let meta = contract_meta(doc, &event_type, major)?;
             let validator = build(doc)?;
             by_type.entry(event_type.clone()).or_default().insert(
@@ -380,7 +382,10 @@ fn check_target(
 
 fn split_scheme(s: &str) -> Option<(&str, &str)> {
     let (scheme, rest) = s.split_once(':')?;
-    let ok = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+    let ok = scheme
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic())
         && scheme
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
@@ -455,7 +460,11 @@ struct ContractMeta {
     description: String,
 }
 
-fn contract_meta(doc: &SchemaDoc, event_type: &str, major: u64) -> Result<ContractMeta, RegistryError> {
+fn contract_meta(
+    doc: &SchemaDoc,
+    event_type: &str,
+    major: u64,
+) -> Result<ContractMeta, RegistryError> {
     let bad = |message: String| RegistryError::Contract {
         file: doc.rel_path.clone(),
         message,
@@ -521,7 +530,10 @@ mod tests {
     }
 
     #[rstest]
-    #[case::sibling("events/types/../common.schema.json", Some("events/common.schema.json"))]
+    #[case::sibling(
+        "events/types/../common.schema.json",
+        Some("events/common.schema.json")
+    )]
     #[case::climbs_out("events/../../etc/passwd", None)]
     #[case::dot("events/./x.json", Some("events/x.json"))]
     fn paths_normalize(#[case] path: &str, #[case] want: Option<&str>) {

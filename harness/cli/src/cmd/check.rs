@@ -38,7 +38,8 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
         CheckFormat::Human => human(&report, out)?,
         CheckFormat::Json => {
             for case in &report.cases {
-                let data = serde_json::to_value(case).map_err(|e| CliError::Input(e.to_string()))?;
+                let data =
+                    serde_json::to_value(case).map_err(|e| CliError::Input(e.to_string()))?;
                 emit(out, &record("case", data))?;
             }
             emit(
@@ -113,6 +114,9 @@ fn junit(report: &Report, out: &mut dyn Write) -> Result<(), CliError> {
     }
     let mut junit = quick_junit::Report::new("contracts check");
     junit.add_test_suites(suites.into_values());
-    let xml = junit.to_string().map_err(|e| CliError::Input(format!("cannot render JUnit: {e}")))?;
-    out.write_all(xml.as_bytes()).map_err(|e| CliError::io("stdout", e))
+    let xml = junit
+        .to_string()
+        .map_err(|e| CliError::Input(format!("cannot render JUnit: {e}")))?;
+    out.write_all(xml.as_bytes())
+        .map_err(|e| CliError::io("stdout", e))
 }

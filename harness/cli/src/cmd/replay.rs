@@ -31,11 +31,18 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
     for p in &paths {
         if p.is_file() {
             let fixture = fixtures::load_file(p).map_err(|e| CliError::Input(e.to_string()))?;
-            files.push(FixtureFile { path: p.clone(), group: None, fixture });
+            files.push(FixtureFile {
+                path: p.clone(),
+                group: None,
+                fixture,
+            });
         } else if p.is_dir() {
             files.extend(fixtures::load_dir(p).map_err(|e| CliError::Input(e.to_string()))?);
         } else if !args.paths.is_empty() {
-            return Err(CliError::Input(format!("{}: no such file or directory", p.display())));
+            return Err(CliError::Input(format!(
+                "{}: no such file or directory",
+                p.display()
+            )));
         }
     }
     let results = fixtures::replay(&registry, &files);
@@ -63,7 +70,13 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
     }
     let total = results.len();
     match args.format {
-        Format::Human => emit(out, &format!("replayed {total} fixtures: {} passed, {failed} failed", total - failed))?,
+        Format::Human => emit(
+            out,
+            &format!(
+                "replayed {total} fixtures: {} passed, {failed} failed",
+                total - failed
+            ),
+        )?,
         Format::Json => emit(
             out,
             &record(

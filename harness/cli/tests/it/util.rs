@@ -6,7 +6,10 @@ use std::process::{Command, Output, Stdio};
 
 /// The workspace root (where specs/ and fixtures/ live).
 pub(crate) fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
 }
 
 /// `contracts ARGS` run from the workspace root.
@@ -17,8 +20,15 @@ pub(crate) fn contracts(args: &[&str]) -> Output {
 /// `contracts ARGS` run in `dir`, with `stdin` piped in when given.
 pub(crate) fn contracts_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_contracts"));
-    cmd.args(args).current_dir(dir).stdout(Stdio::piped()).stderr(Stdio::piped());
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    cmd.args(args)
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
     let mut child = cmd.spawn().expect("spawn contracts");
     if let Some(input) = stdin {
         let mut pipe = child.stdin.take().expect("stdin");
@@ -85,7 +95,8 @@ pub(crate) mod tempfile_lite {
     impl TempDir {
         pub(crate) fn new() -> Self {
             let n = NEXT.fetch_add(1, Ordering::SeqCst);
-            let path = std::env::temp_dir().join(format!("contracts-it-{}-{n}", std::process::id()));
+            let path =
+                std::env::temp_dir().join(format!("contracts-it-{}-{n}", std::process::id()));
             let _ = std::fs::remove_dir_all(&path);
             std::fs::create_dir_all(&path).expect("mkdir temp");
             TempDir(path)

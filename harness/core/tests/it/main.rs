@@ -1,0 +1,3 @@
+//! Integration tests of contracts-core against the repository's own specs.
+
+mod envelope_rules;
