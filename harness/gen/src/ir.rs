@@ -52,6 +52,8 @@ pub(crate) struct Keywords {
     pub(crate) exclusive_minimum: Option<f64>,
     pub(crate) exclusive_maximum: Option<f64>,
     pub(crate) multiple_of: Option<f64>,
+    /// `multipleOf` was written with a fraction (Python then divides floats).
+    pub(crate) multiple_of_float: bool,
     pub(crate) min_length: Option<u64>,
     pub(crate) max_length: Option<u64>,
     pub(crate) pattern: Option<String>,
@@ -178,9 +180,31 @@ fn schema_error(why: impl Into<String>) -> GenError {
 }
 
 impl<'r> Compiler<'r> {
-    fn resolver_for(&self, base: &str) -> Result<jsonschema::Resolver<'r>, GenError> {
-        let uri = jsonschema::uri::from_str(base).map_err(|e| schema_error(format!("{base}: {e}")))?;
-        Ok(self.registry.resolver(uri))
+    /// Resolve `reference` against `base`: the target and the base URI of its resource.
+    fn lookup(&self, base: &str, reference: &str) -> Result<(&'r Value, String), GenError> {
+        let uri =
+            jsonschema::uri::from_str(base).map_err(|e| schema_error(format!("{base}: {e}")))?;
+        let resolver = self.registry.resolver(uri);
+        let resolved = resolver
+            .lookup(reference)
+            .map_err(|e| schema_error(format!("$ref {reference}: {e}")))?;
+        let target_base = resolved
+            .resolver()
+            .base_uri()
+            .as_str()
+            .trim_end_matches('#')
+            .to_owned();
+        Ok((resolved.contents(), target_base))
+    }
+
+    fn resolve_id(&self, base: &str, id: &str) -> Result<String, GenError> {
+        let uri =
+            jsonschema::uri::from_str(base).map_err(|e| schema_error(format!("{base}: {e}")))?;
+        let new = self
+            .registry
+            .resolve_uri(&uri.borrow(), id)
+            .map_err(|e| schema_error(format!("$id {id}: {e}")))?;
+        Ok(new.as_str().trim_end_matches('#').to_owned())
     }
 
     /// Compile `value`, which lives in the resource based at `base` at `pointer`.
@@ -219,13 +243,7 @@ impl<'r> Compiler<'r> {
         // A new resource: `$id` moves the base URI (draft 7: unless it is a bare `#anchor`).
         if let Some(idv) = obj.get("$id").and_then(Value::as_str) {
             if !idv.starts_with('#') {
-                let resolver = self.resolver_for(&base)?;
-                let cur = resolver.base_uri();
-                let new = self
-                    .registry
-                    .resolve_uri(&cur.borrow(), idv)
-                    .map_err(|e| schema_error(format!("$id {idv}: {e}")))?;
-                base = new.as_str().trim_end_matches('#').to_owned();
+                base = self.resolve_id(&base, idv)?;
                 pointer = String::new();
             }
         }
@@ -292,17 +310,9 @@ impl<'r> Compiler<'r> {
     }
 
     fn reference(&mut self, base: &str, reference: &str, depth: usize) -> Result<NodeId, GenError> {
-        let resolver = self.resolver_for(base)?;
-        let resolved = resolver
-            .lookup(reference)
-            .map_err(|e| schema_error(format!("$ref {reference}: {e}")))?;
-        let target_base = resolved.resolver().base_uri().as_str().trim_end_matches('#').to_owned();
-        let contents: &'r Value = resolved.contents();
-        let root_resolver = self.resolver_for(&target_base)?;
-        let root = root_resolver
-            .lookup("#")
-            .map_err(|e| schema_error(format!("$ref {reference}: {e}")))?;
-        let pointer = pointer_to(root.contents(), contents).unwrap_or_default();
+        let (contents, target_base) = self.lookup(base, reference)?;
+        let (root, _) = self.lookup(&target_base, "#")?;
+        let pointer = pointer_to(root, contents).unwrap_or_default();
         self.compile(contents, &target_base, &pointer, depth + 1)
     }
 
@@ -346,6 +356,7 @@ impl<'r> Compiler<'r> {
         k.exclusive_minimum = num(obj.get("exclusiveMinimum"));
         k.exclusive_maximum = num(obj.get("exclusiveMaximum"));
         k.multiple_of = num(obj.get("multipleOf"));
+        k.multiple_of_float = obj.get("multipleOf").is_some_and(|m| m.is_f64());
         k.min_length = count(obj.get("minLength"));
         k.max_length = count(obj.get("maxLength"));
         k.pattern = obj.get("pattern").and_then(Value::as_str).map(str::to_owned);
@@ -428,12 +439,7 @@ pub(crate) fn compile(docs: &Documents) -> Result<Ir, GenError> {
         uris: Vec::new(),
         seen: HashMap::new(),
     };
-    let resolver = c.resolver_for(&docs.base)?;
-    let root = resolver
-        .lookup("#")
-        .map_err(|e| schema_error(format!("root: {e}")))?;
-    let base = root.resolver().base_uri().as_str().trim_end_matches('#').to_owned();
-    let contents: &Value = root.contents();
+    let (contents, base) = c.lookup(&docs.base, "#")?;
     let root_id = c.compile(contents, &base, "", 0)?;
     Ok(Ir {
         nodes: c.nodes,
