@@ -2,5 +2,6 @@
 //! that the CLI's reporters render.
 
 pub mod compat;
+pub mod coverage;
 pub mod fuzz;
 pub mod producer;
