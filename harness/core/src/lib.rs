@@ -18,6 +18,7 @@
 pub mod check;
 pub mod docs;
 pub mod error;
+pub mod events;
 pub mod fixtures;
 pub mod input;
 pub mod registry;
