@@ -227,10 +227,14 @@ impl<'r> Coverage<'r> {
                 out.insert(format!("{path}/{}", crate::registry::escape_pointer(n)));
             }
         }
-        if let Some(all) = Self::child(node, "allOf") {
-            for i in 0..all.value.as_array().map_or(0, Vec::len) {
-                if let Some(sub) = Self::index(&all, i) {
-                    self.required_paths(&sub, path, out, depth + 1);
+        // A branch of anyOf/oneOf (a nullable shared object) requires its members whenever the
+        // object is there at all, so they have no present/absent items either.
+        for key in ["allOf", "anyOf", "oneOf"] {
+            if let Some(all) = Self::child(node, key) {
+                for i in 0..all.value.as_array().map_or(0, Vec::len) {
+                    if let Some(sub) = Self::index(&all, i) {
+                        self.required_paths(&sub, path, out, depth + 1);
+                    }
                 }
             }
         }
