@@ -1,1 +1,0 @@
-//! fuzz runner (being written).
