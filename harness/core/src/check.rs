@@ -115,6 +115,7 @@ pub fn run(layout: &Layout) -> Report {
     schema_lints(&registry, &mut report);
     asyncapi(&registry, layout, &mut report);
     fixture_checks(&registry, layout, &mut report);
+    coverage_check(&registry, layout, &mut report);
     docs_check(&registry, layout, &mut report);
     report
 }
@@ -441,6 +442,38 @@ fn fixture_checks(registry: &Registry, layout: &Layout, report: &mut Report) {
         })
         .collect();
     report.push("replay", "corpus", failures);
+}
+
+/// Every enum value, anyOf/oneOf branch and if-direction of a payload is exercised by at least one
+/// valid fixture, unless `fixtures/coverage-exemptions.json` says why no valid event can.
+fn coverage_check(registry: &Registry, layout: &Layout, report: &mut Report) {
+    use crate::runner::coverage;
+    let exemptions_path = layout.fixtures.with_file_name("coverage-exemptions.json");
+    let exemptions = match coverage::load_exemptions(&exemptions_path) {
+        Ok(e) => e,
+        Err(e) => return report.push("coverage", "coverage-exemptions.json", vec![e]),
+    };
+    let events: Vec<Value> = match fixtures::load_dir(&layout.fixtures) {
+        Ok(files) => files.into_iter().filter(|f| f.fixture.valid).map(|f| f.fixture.event).collect(),
+        Err(_) => return, // already reported by the fixtures check
+    };
+    let cov = match coverage::Coverage::new(registry) {
+        Ok(c) => c,
+        Err(e) => return report.push("coverage", "specs", vec![e]),
+    };
+    let measured = coverage::by_type(&cov, registry, &events);
+    for (event_type, failures) in coverage::gaps(&measured, &exemptions) {
+        report.push("coverage", event_type, failures);
+    }
+    let known: BTreeSet<&str> = measured.iter().map(|t| t.event_type.as_str()).collect();
+    let orphans: Vec<String> = exemptions
+        .iter()
+        .filter(|e| !known.contains(e.event_type.as_str()))
+        .map(|e| format!("exemption for unknown event type {}", e.event_type))
+        .collect();
+    if !orphans.is_empty() {
+        report.push("coverage", "coverage-exemptions.json", orphans);
+    }
 }
 
 fn docs_check(registry: &Registry, layout: &Layout, report: &mut Report) {

@@ -275,3 +275,42 @@ fn event_types_match_the_catalogue_index() {
         "specs/events/types/ must equal the catalogue's §1 index"
     );
 }
+
+#[test]
+fn an_enum_value_no_valid_fixture_covers_fails_the_gate() {
+    let dir = scratch_copy();
+    // The only valid fixtures of agent.certificate.rotated using rsa_3072 go away.
+    let fixtures = dir.path().join("fixtures/events/agent.certificate.rotated");
+    let mut removed = 0;
+    for entry in std::fs::read_dir(&fixtures).expect("dir").filter_map(Result::ok) {
+        let text = std::fs::read_to_string(entry.path()).expect("read");
+        if text.contains("\"valid\": true") && text.contains("rsa_3072") {
+            std::fs::remove_file(entry.path()).expect("rm");
+            removed += 1;
+        }
+    }
+    assert!(removed > 0, "the repository covers rsa_3072 with a valid fixture");
+    let (rc, out) = check_in(dir.path());
+    assert_eq!(rc, 1, "{out}");
+    assert!(
+        out.contains("[coverage] agent.certificate.rotated: no valid fixture covers enum_value at /payload/certificate/key_algorithm \"rsa_3072\""),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_exemption_for_a_covered_item_is_stale_and_fails() {
+    let dir = scratch_copy();
+    let path = dir.path().join("fixtures/coverage-exemptions.json");
+    let mut list: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+    list.push(serde_json::json!({
+        "event_type": "agent.certificate.rotated", "kind": "enum_value",
+        "path": "/payload/certificate/key_algorithm", "detail": "\"ed25519\"",
+        "reason": "deliberately wrong: ed25519 is covered"
+    }));
+    std::fs::write(&path, serde_json::to_string_pretty(&list).expect("json")).expect("write");
+    let (rc, out) = check_in(dir.path());
+    assert_eq!(rc, 1, "{out}");
+    assert!(out.contains("stale exemption"), "{out}");
+}
