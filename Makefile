@@ -1,7 +1,8 @@
 # The one task runner. .ci/run only calls these targets.
 SHELL := /bin/bash
 CARGO ?= cargo
-CONTRACTS := target/debug/contracts
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+CONTRACTS := $(TARGET_DIR)/debug/contracts
 NEXTEST := $(shell command -v cargo-nextest 2>/dev/null)
 
 .PHONY: all build validate-contracts test lint fmt docs bench bench-baseline bench-compare soak fuzz
