@@ -1,13 +1,389 @@
-//! `contracts compat`: Compare two schema versions: rule verdict plus generated counterexamples.
+//! `contracts compat`: compare two schema versions: rule verdict plus generated counterexamples.
 
+use crate::cmd::common::{Format, JSON_FORMAT_VERSION, emit, record};
 use crate::error::CliError;
 use crate::exit::Outcome;
+use contracts_core::runner::compat::{
+    self, CompatError, Direction, Impact, Mode, PairReport, SchemaSet, Search, SearchOptions,
+    Subject, Verdict, schemas,
+};
+use serde_json::json;
 use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Compare two schema versions: rule verdict plus generated counterexamples.
+///
+/// Exit 0 when every schema is compatible in the requested mode, 1 when one is not (or cannot be
+/// shown compatible), 2 on usage or I/O error.
 #[derive(Debug, clap::Args)]
-pub(crate) struct Args {}
+pub(crate) struct Args {
+    /// The old schemas: a specs directory, a schema file, or a git revision of this repository
+    /// (then read at the path given by --new).
+    #[arg(long, value_name = "DIR|FILE|GIT-REV")]
+    pub(crate) old: String,
+    /// The new schemas: a specs directory or a schema file.
+    #[arg(long, value_name = "DIR|FILE")]
+    pub(crate) new: PathBuf,
+    /// backward: old events valid under the new schema; forward: new events valid under the
+    /// old one; full: both.
+    #[arg(long, value_enum, default_value = "backward")]
+    pub(crate) mode: ModeArg,
+    /// How results are printed on stdout.
+    #[arg(long, value_enum, default_value = "human")]
+    pub(crate) format: Format,
+    /// Cases per direction for the counterexample search.
+    #[arg(long, value_name = "N", default_value_t = compat::DEFAULT_CASES)]
+    pub(crate) cases: u32,
+    /// Seed of the counterexample search (case i uses seed + i).
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub(crate) seed: u64,
+}
 
-pub(crate) fn run(_args: &Args, _out: &mut dyn Write) -> Result<Outcome, CliError> {
-    Err(CliError::Usage("not implemented yet".into()))
+/// `--mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ModeArg {
+    /// Every event valid under the old schema is valid under the new one.
+    Backward,
+    /// Every event valid under the new schema is valid under the old one.
+    Forward,
+    /// Both.
+    Full,
+}
+
+impl From<ModeArg> for Mode {
+    fn from(m: ModeArg) -> Self {
+        match m {
+            ModeArg::Backward => Mode::Backward,
+            ModeArg::Forward => Mode::Forward,
+            ModeArg::Full => Mode::Full,
+        }
+    }
+}
+
+/// What is compared: two single schemas, or two sets matched by file path.
+enum Inputs {
+    Files(Subject, Subject),
+    Dirs(SchemaSet, SchemaSet),
+}
+
+fn err(e: &CompatError) -> CliError {
+    match e {
+        CompatError::Io { .. } | CompatError::Usage(_) | CompatError::Git { .. } => {
+            CliError::Usage(error_chain(e))
+        }
+        _ => CliError::Input(error_chain(e)),
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        src = c.source();
+    }
+    s
+}
+
+fn load(args: &Args) -> Result<Inputs, CliError> {
+    let new = &args.new;
+    let old = Path::new(&args.old);
+    if new.is_file() {
+        let n = SchemaSet::from_file(new).map_err(|e| err(&e))?;
+        let o = if old.is_file() {
+            SchemaSet::from_file(old)
+        } else if old.is_dir() {
+            return Err(CliError::Usage(format!(
+                "--old {} is a directory but --new {} is a file",
+                args.old,
+                new.display()
+            )));
+        } else {
+            git_source(new).and_then(|(repo, rel)| SchemaSet::from_git_file(&repo, &args.old, &rel))
+        }
+        .map_err(|e| err(&e))?;
+        return Ok(Inputs::Files(o, n));
+    }
+    if new.is_dir() {
+        let n = SchemaSet::from_dir(new).map_err(|e| err(&e))?;
+        let o = if old.is_dir() {
+            SchemaSet::from_dir(old)
+        } else if old.is_file() {
+            return Err(CliError::Usage(format!(
+                "--old {} is a file but --new {} is a directory",
+                args.old,
+                new.display()
+            )));
+        } else {
+            git_source(new).and_then(|(repo, rel)| SchemaSet::from_git_dir(&repo, &args.old, &rel))
+        }
+        .map_err(|e| err(&e))?;
+        return Ok(Inputs::Dirs(o, n));
+    }
+    Err(CliError::Usage(format!(
+        "--new {}: no such file or directory",
+        new.display()
+    )))
+}
+
+/// The repository holding `path` and `path` relative to its root.
+fn git_source(path: &Path) -> Result<(PathBuf, String), CompatError> {
+    let dir = if path.is_dir() {
+        path.to_path_buf()
+    } else {
+        path.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    };
+    let repo = schemas::repo_root(&dir)?;
+    let rel = compat::versioning::relative_to_repo(&repo, path)?;
+    Ok((repo, rel))
+}
+
+/// A schema present on one side only.
+struct Lone {
+    name: String,
+    removed: bool,
+}
+
+pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError> {
+    let mode: Mode = args.mode.into();
+    let opts = SearchOptions {
+        cases: args.cases,
+        seed: args.seed,
+    };
+    let mut reports = Vec::new();
+    let mut lone = Vec::new();
+    let mut total = 0;
+    match load(args)? {
+        Inputs::Files(o, n) => {
+            total = 1;
+            let name = format!("{} -> {}", args.old, args.new.display());
+            reports.push(compat::compare(&name, &o, &n, mode, &opts).map_err(|e| err(&e))?);
+        }
+        Inputs::Dirs(o, n) => {
+            let (o, n) = (Arc::new(o), Arc::new(n));
+            let (os, ns) = (o.subjects(), n.subjects());
+            for name in &os {
+                total += 1;
+                if !ns.contains(name) {
+                    lone.push(Lone {
+                        name: name.clone(),
+                        removed: true,
+                    });
+                    continue;
+                }
+                let so = Subject {
+                    set: Arc::clone(&o),
+                    entry: name.clone(),
+                };
+                let sn = Subject {
+                    set: Arc::clone(&n),
+                    entry: name.clone(),
+                };
+                reports.push(compat::compare(name, &so, &sn, mode, &opts).map_err(|e| err(&e))?);
+            }
+            for name in ns.iter().filter(|x| !os.contains(x)) {
+                total += 1;
+                lone.push(Lone {
+                    name: name.clone(),
+                    removed: false,
+                });
+            }
+        }
+    }
+    // A removed schema breaks backward (its old events validate against nothing); an added one
+    // breaks forward (old readers have no schema for it).
+    let lone_breaks = |l: &Lone| {
+        mode.directions().iter().any(|d| match d {
+            Direction::Backward => l.removed,
+            Direction::Forward => !l.removed,
+        })
+    };
+    let changed = reports.iter().filter(|r| !r.identical).count();
+    let incompatible = reports
+        .iter()
+        .filter(|r| {
+            r.directions
+                .iter()
+                .any(|d| d.verdict == Verdict::Incompatible)
+        })
+        .count()
+        + lone.iter().filter(|l| lone_breaks(l)).count();
+    let undecided = reports
+        .iter()
+        .filter(|r| {
+            r.directions.iter().any(|d| d.verdict == Verdict::Undecided)
+                && !r
+                    .directions
+                    .iter()
+                    .any(|d| d.verdict == Verdict::Incompatible)
+        })
+        .count();
+    let compatible = incompatible == 0 && undecided == 0;
+    let reproduce = format!(
+        "contracts compat --old {} --new {} --mode {} --cases {} --seed {}",
+        args.old,
+        args.new.display(),
+        mode_str(mode),
+        args.cases,
+        args.seed
+    );
+    match args.format {
+        Format::Json => {
+            for r in reports.iter().filter(|r| !r.identical) {
+                let data = serde_json::to_value(r)
+                    .map_err(|e| CliError::Input(format!("cannot serialise a report: {e}")))?;
+                emit(out, &record("schema", data))?;
+            }
+            for l in &lone {
+                emit(
+                    out,
+                    &record(
+                        if l.removed { "removed" } else { "added" },
+                        json!({"name": l.name, "breaks": lone_breaks(l)}),
+                    ),
+                )?;
+            }
+            emit(
+                out,
+                &record(
+                    "summary",
+                    json!({
+                        "format_version": JSON_FORMAT_VERSION,
+                        "mode": mode_str(mode),
+                        "schemas": total,
+                        "changed": changed,
+                        "removed": lone.iter().filter(|l| l.removed).count(),
+                        "added": lone.iter().filter(|l| !l.removed).count(),
+                        "incompatible": incompatible,
+                        "undecided": undecided,
+                        "compatible": compatible,
+                        "cases": args.cases,
+                        "seed": args.seed,
+                        "reproduce": reproduce,
+                    }),
+                ),
+            )?;
+        }
+        Format::Human => {
+            for r in reports.iter().filter(|r| !r.identical) {
+                human(out, r)?;
+            }
+            for l in &lone {
+                let what = if l.removed { "removed" } else { "added" };
+                let effect = if lone_breaks(l) {
+                    format!("breaks {}", if l.removed { "backward" } else { "forward" })
+                } else {
+                    "not checked in this mode".to_owned()
+                };
+                emit(out, &format!("{}: {what} ({effect})", l.name))?;
+            }
+            emit(
+                out,
+                &format!(
+                    "compat {}: {total} schema(s), {changed} changed, {} removed, {} added; {incompatible} incompatible, {undecided} undecided; {} cases per direction, seed {}",
+                    mode_str(mode),
+                    lone.iter().filter(|l| l.removed).count(),
+                    lone.iter().filter(|l| !l.removed).count(),
+                    args.cases,
+                    args.seed,
+                ),
+            )?;
+            if !compatible {
+                emit(out, &format!("reproduce: {reproduce}"))?;
+            }
+        }
+    }
+    Ok(Outcome::violated_if(!compatible))
+}
+
+fn mode_str(m: Mode) -> &'static str {
+    match m {
+        Mode::Backward => "backward",
+        Mode::Forward => "forward",
+        Mode::Full => "full",
+    }
+}
+
+fn human(out: &mut dyn Write, r: &PairReport) -> Result<(), CliError> {
+    let verdicts = r
+        .directions
+        .iter()
+        .map(|d| format!("{} {}", d.direction.as_str(), d.verdict.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    emit(out, &format!("{}: {verdicts}", r.name))?;
+    for c in &r.changes {
+        let breaks: Vec<String> = [
+            (c.effect.backward, "backward"),
+            (c.effect.forward, "forward"),
+        ]
+        .iter()
+        .filter(|(i, _)| *i != Impact::Safe)
+        .map(|(i, d)| format!("{} {d}", i.as_str().replace('_', " ")))
+        .collect();
+        let effect = if breaks.is_empty() {
+            "no effect by itself".to_owned()
+        } else {
+            breaks.join(", ")
+        };
+        emit(
+            out,
+            &format!(
+                "  {} at {} (instance {}): {} [{effect}]",
+                c.class.as_str(),
+                c.pointer,
+                if c.instance_path.is_empty() {
+                    "/"
+                } else {
+                    &c.instance_path
+                },
+                c.detail
+            ),
+        )?;
+    }
+    for d in &r.directions {
+        let (src, tgt) = match d.direction {
+            Direction::Backward => ("old", "new"),
+            Direction::Forward => ("new", "old"),
+        };
+        emit(
+            out,
+            &format!(
+                "  {}: {} ({})",
+                d.direction.as_str(),
+                d.verdict.as_str(),
+                d.reason
+            ),
+        )?;
+        if let Search::Found(c) = &d.search {
+            emit(
+                out,
+                &format!(
+                    "    counterexample, valid under the {src} schema and invalid under the {tgt} (found by {}, case {}):",
+                    c.found_by, c.case
+                ),
+            )?;
+            emit(out, &format!("      {}", c.event))?;
+            for e in &c.target_errors {
+                emit(
+                    out,
+                    &format!(
+                        "      {tgt} rejects it: {} at {}: {}",
+                        e.keyword,
+                        if e.instance_path.is_empty() {
+                            "/"
+                        } else {
+                            &e.instance_path
+                        },
+                        e.message
+                    ),
+                )?;
+            }
+        }
+    }
+    Ok(())
 }

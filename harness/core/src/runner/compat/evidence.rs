@@ -173,7 +173,6 @@ fn gen_options(subject: &Subject) -> GenOptions {
             .set
             .docs()
             .iter()
-            .filter(|(rel, _)| **rel != subject.entry)
             .map(|(rel, v)| (subject.set.uri(rel), v.clone()))
             .collect(),
         ..GenOptions::default()
@@ -181,7 +180,15 @@ fn gen_options(subject: &Subject) -> GenOptions {
 }
 
 /// Search for an event valid under `src` and invalid under `tgt`.
-pub(crate) fn search(src: &Compiled, tgt: &Compiled, opts: &SearchOptions) -> Search {
+///
+/// `probes` are `(instance path, values)` from the rules: for the first cases each value is also
+/// tried at that path of the generated event.
+pub(crate) fn search(
+    src: &Compiled,
+    tgt: &Compiled,
+    opts: &SearchOptions,
+    probes: &[(String, Vec<Value>)],
+) -> Search {
     let src_gen = match &src.generator {
         Ok(g) => g,
         Err(GenError::Unsatisfiable { why }) => return Search::SourceEmpty { why: why.clone() },
@@ -209,6 +216,17 @@ pub(crate) fn search(src: &Compiled, tgt: &Compiled, opts: &SearchOptions) -> Se
             return found(v, "generated from the source schema".into(), case);
         }
         let Some(tg) = tgt_gen else { continue };
+        if case < SWEEP_CASES {
+            for (path, values) in probes {
+                for value in values {
+                    for p in set_at(&v, path, value) {
+                        if is_counter(&p) {
+                            return found(p, format!("a rule probe ({value} at {path})"), case);
+                        }
+                    }
+                }
+            }
+        }
         let mut candidates = Vec::new();
         if case < SWEEP_CASES {
             for t in tg.mutation_targets(&v) {
@@ -244,5 +262,68 @@ pub(crate) fn search(src: &Compiled, tgt: &Compiled, opts: &SearchOptions) -> Se
         cases: opts.cases,
         generated,
         mutants,
+    }
+}
+
+/// `v` with `value` placed at `path` (RFC 6901, `*` = every existing member or item); the last
+/// member is created when its parent object exists.
+fn set_at(v: &Value, path: &str, value: &Value) -> Vec<Value> {
+    let segs: Vec<String> = path
+        .split('/')
+        .skip(1)
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    let mut out = Vec::new();
+    place(v, &segs, value, &mut out);
+    out
+}
+
+fn place(v: &Value, segs: &[String], value: &Value, out: &mut Vec<Value>) {
+    let Some((first, rest)) = segs.split_first() else {
+        out.push(value.clone());
+        return;
+    };
+    match v {
+        Value::Object(map) => {
+            let keys: Vec<String> = if first == "*" {
+                map.keys().cloned().collect()
+            } else {
+                vec![first.clone()]
+            };
+            for k in keys {
+                let mut subs = Vec::new();
+                match map.get(&k) {
+                    Some(child) => place(child, rest, value, &mut subs),
+                    None if rest.is_empty() => subs.push(value.clone()),
+                    None => {}
+                }
+                for s in subs {
+                    let mut m = map.clone();
+                    m.insert(k.clone(), s);
+                    out.push(Value::Object(m));
+                }
+            }
+        }
+        Value::Array(items) => {
+            let idx: Vec<usize> = if first == "*" {
+                (0..items.len()).collect()
+            } else {
+                first
+                    .parse()
+                    .into_iter()
+                    .filter(|i| *i < items.len())
+                    .collect()
+            };
+            for i in idx {
+                let mut subs = Vec::new();
+                place(&items[i], rest, value, &mut subs);
+                for s in subs {
+                    let mut a = items.clone();
+                    a[i] = s;
+                    out.push(Value::Array(a));
+                }
+            }
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => {}
     }
 }

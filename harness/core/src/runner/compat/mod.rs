@@ -217,7 +217,15 @@ pub fn compare(
     mode: Mode,
     opts: &SearchOptions,
 ) -> Result<PairReport, CompatError> {
-    let identical = old.closure() == new.closure();
+    // Equal up to annotations (title, description, examples, `x-*`, ...) is equal: annotations
+    // never change which events are valid (JSON Schema Validation §9), so this is a proof.
+    let strip = |s: &Subject| -> std::collections::BTreeMap<String, serde_json::Value> {
+        s.closure()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), rules::strip_annotations(v)))
+            .collect()
+    };
+    let identical = strip(old) == strip(new);
     let changes = if identical {
         Vec::new()
     } else {
@@ -244,14 +252,20 @@ pub fn compare(
                     Direction::Backward => (o, n),
                     Direction::Forward => (n, o),
                 };
-                let search = evidence::search(src, tgt, opts);
+                let probes: Vec<(String, Vec<serde_json::Value>)> = changes
+                    .iter()
+                    .filter(|c| !c.probes.is_empty())
+                    .map(|c| (c.instance_path.clone(), c.probes.clone()))
+                    .collect();
+                let search = evidence::search(src, tgt, opts, &probes);
                 let (verdict, reason) = decide(rule, &search);
                 (search, verdict, reason)
             }
             _ => (
                 Search::Skipped,
                 Verdict::Compatible,
-                "the two schemas and every document they reference are identical".to_owned(),
+                "the two schemas and every document they reference are identical up to annotations"
+                    .to_owned(),
             ),
         };
         directions.push(DirectionReport {
@@ -295,25 +309,19 @@ fn decide(rule: Impact, search: &Search) -> (Verdict, String) {
                 format!("no rule breaks it and no counterexample was found in {cases} cases"),
             ),
         },
-        Search::SourceEmpty { why } => match rule {
-            Impact::Safe => (
-                Verdict::Compatible,
-                format!("no rule breaks it and the source schema admits no event ({why})"),
-            ),
-            Impact::Breaks | Impact::MayBreak => (
-                Verdict::Undecided,
-                format!("no source event could be generated to test the rules ({why})"),
-            ),
-        },
-        Search::Unavailable { why } => match rule {
+        // The generator's "unsatisfiable" may be its effort budget, not a proof that the source
+        // admits nothing: a rule that breaks still stands, nothing is called compatible.
+        Search::SourceEmpty { why } | Search::Unavailable { why } => match rule {
             Impact::Breaks => (
                 Verdict::Incompatible,
-                format!("a rule says this direction breaks; the search could not run ({why})"),
+                format!(
+                    "a rule says this direction breaks; no source event could be generated to show it ({why})"
+                ),
             ),
             Impact::Safe | Impact::MayBreak => (
                 Verdict::Undecided,
                 format!(
-                    "the search could not run, so the rules alone cannot say compatible ({why})"
+                    "no source event could be generated, so the rules alone cannot say compatible ({why})"
                 ),
             ),
         },

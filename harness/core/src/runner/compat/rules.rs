@@ -404,6 +404,10 @@ pub struct Change {
     pub detail: String,
     /// Which direction it breaks.
     pub effect: Effect,
+    /// Values worth trying at `instance_path` in the search (the old and new bounds and their
+    /// neighbours, removed or added enum values): a boundary a random value rarely hits.
+    #[serde(skip)]
+    pub probes: Vec<Value>,
 }
 
 /// Classify every change from `old` to `new`.
@@ -611,6 +615,7 @@ impl<'a> Walker<'a> {
             },
             detail: e.detail,
             effect,
+            probes: Vec::new(),
         });
     }
 
@@ -625,6 +630,13 @@ impl<'a> Walker<'a> {
                 effect: class.default_effect(),
             },
         );
+    }
+
+    /// Attach search probes to the change just emitted.
+    fn probe(&mut self, values: Vec<Value>) {
+        if let Some(last) = self.out.last_mut() {
+            last.probes = values;
+        }
     }
 
     fn node(set: &'a SchemaSet, loc: &Loc<'a>) -> Node<'a> {
@@ -893,6 +905,7 @@ impl<'a> Walker<'a> {
                         at.clone(),
                         format!("value {v} removed"),
                     );
+                    self.probe(vec![v.clone()]);
                 }
                 for v in new {
                     self.emit(
@@ -902,6 +915,7 @@ impl<'a> Walker<'a> {
                         at.clone(),
                         format!("value {v} added"),
                     );
+                    self.probe(vec![v.clone()]);
                 }
             }
         }
@@ -932,6 +946,7 @@ impl<'a> Walker<'a> {
                     at,
                     format!("const {a} -> {b}"),
                 );
+                self.probe(vec![a.clone(), b.clone()]);
             }
             (Some(_), Some(_)) => {}
         }
@@ -970,6 +985,13 @@ impl<'a> Walker<'a> {
                     at,
                     format!("{kw}: {} -> {}", show(ob), show(nb)),
                 );
+                let probes = [ob, nb]
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|(v, _)| [v - 1.0, v - 0.5, v, v + 0.5, v + 1.0])
+                    .filter_map(number)
+                    .collect();
+                self.probe(probes);
             }
         }
         for (k, lower) in [
@@ -1685,6 +1707,52 @@ impl<'a> Walker<'a> {
     }
 }
 
+/// `schema` without annotation keywords, walking only schema positions (a property *named*
+/// `description` stays).
+#[must_use]
+pub fn strip_annotations(schema: &Value) -> Value {
+    let Value::Object(map) = schema else {
+        return schema.clone();
+    };
+    let mut out = Map::new();
+    for (k, v) in map {
+        if is_annotation(k) && !matches!(k.as_str(), "$defs" | "definitions") {
+            continue;
+        }
+        let stripped = match (k.as_str(), v) {
+            (
+                "properties" | "patternProperties" | "$defs" | "definitions" | "dependentSchemas"
+                | "dependencies",
+                Value::Object(m),
+            ) => Value::Object(
+                m.iter()
+                    .map(|(name, s)| (name.clone(), strip_annotations(s)))
+                    .collect(),
+            ),
+            ("allOf" | "anyOf" | "oneOf" | "prefixItems" | "items", Value::Array(a)) => {
+                Value::Array(a.iter().map(strip_annotations).collect())
+            }
+            (
+                "items"
+                | "additionalItems"
+                | "additionalProperties"
+                | "not"
+                | "if"
+                | "then"
+                | "else"
+                | "contains"
+                | "propertyNames"
+                | "unevaluatedItems"
+                | "unevaluatedProperties",
+                _,
+            ) => strip_annotations(v),
+            _ => v.clone(),
+        };
+        out.insert(k.clone(), stripped);
+    }
+    Value::Object(out)
+}
+
 fn resolve_loc<'a>(set: &'a SchemaSet, r: &Loc<'a>) -> Option<Loc<'a>> {
     let (doc, ptr) = set.resolve(r.doc, r.value.as_str()?)?;
     let (doc, root) = set.docs().get_key_value(&doc)?;
@@ -1822,6 +1890,17 @@ fn compare_bound(old: Option<(f64, bool)>, new: Option<(f64, bool)>, lower: bool
                 Some(if lower { b > a } else { b < a })
             }
         }
+    }
+}
+
+/// A JSON number, integral when `x` is whole.
+fn number(x: f64) -> Option<Value> {
+    if is_whole(x) && x.abs() < 9.0e15 {
+        #[allow(clippy::cast_possible_truncation)]
+        let i = x.round() as i64;
+        Some(Value::from(i))
+    } else {
+        serde_json::Number::from_f64(x).map(Value::Number)
     }
 }
 
