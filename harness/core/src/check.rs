@@ -76,6 +76,10 @@ pub struct Report {
     pub invalid_fixtures: usize,
     /// Corpus files replayed.
     pub corpus: usize,
+    /// The versioning baseline revision, when there is one.
+    pub baseline: Option<String>,
+    /// Event-type schemas compared with the baseline.
+    pub versioning_compared: usize,
 }
 
 impl Report {
@@ -117,6 +121,7 @@ pub fn run(layout: &Layout) -> Report {
     fixture_checks(&registry, layout, &mut report);
     coverage_check(&registry, layout, &mut report);
     docs_check(&registry, layout, &mut report);
+    versioning(layout, &mut report);
     report
 }
 
@@ -473,6 +478,30 @@ fn coverage_check(registry: &Registry, layout: &Layout, report: &mut Report) {
         .collect();
     if !orphans.is_empty() {
         report.push("coverage", "coverage-exemptions.json", orphans);
+    }
+}
+
+/// Catalogue D2 against the baseline (`specs/BASELINE`, else the last tag): a backward-incompatible
+/// change without a MAJOR bump, or a type removed without deprecation, fails.
+fn versioning(layout: &Layout, report: &mut Report) {
+    use crate::runner::compat::{SearchOptions, versioning_check};
+    match versioning_check(&layout.specs, &SearchOptions::default()) {
+        Err(e) => report.push("versioning", "specs/BASELINE", vec![format!("cannot compare with the baseline: {e}")]),
+        Ok(v) => {
+            let subject = v.baseline.as_ref().map_or_else(
+                || "no baseline".to_owned(),
+                |b| format!("baseline {} ({})", b.rev, b.source),
+            );
+            let failures = v
+                .findings
+                .iter()
+                .filter(|f| f.is_failure())
+                .map(|f| format!("specs/{}: {}", f.file, f.message))
+                .collect();
+            report.versioning_compared = v.compared;
+            report.baseline = v.baseline.map(|b| b.rev);
+            report.push("versioning", subject, failures);
+        }
     }
 }
 

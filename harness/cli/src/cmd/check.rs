@@ -81,7 +81,7 @@ fn human(report: &Report, out: &mut dyn Write) -> Result<(), CliError> {
     emit(
         out,
         &format!(
-            "checked {} schemas, {} event types, {} AsyncAPI messages, {} fixtures ({} valid, {} invalid), {} corpus files, docs/events.md: {} cases, {verdict}",
+            "checked {} schemas, {} event types, {} AsyncAPI messages, {} fixtures ({} valid, {} invalid), {} corpus files, docs/events.md, versioning against {}: {} cases, {verdict}",
             report.schemas,
             report.event_types,
             report.messages,
@@ -89,6 +89,7 @@ fn human(report: &Report, out: &mut dyn Write) -> Result<(), CliError> {
             report.valid_fixtures,
             report.invalid_fixtures,
             report.corpus,
+            report.baseline.as_deref().unwrap_or("no baseline"),
             report.cases.len()
         ),
     )

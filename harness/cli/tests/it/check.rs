@@ -314,3 +314,54 @@ fn an_exemption_for_a_covered_item_is_stale_and_fails() {
     assert_eq!(rc, 1, "{out}");
     assert!(out.contains("stale exemption"), "{out}");
 }
+
+/// A scratch copy made into its own git repository whose first commit is the baseline.
+fn scratch_repo() -> crate::util::tempfile_lite::TempDir {
+    let dir = scratch_copy();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .expect("git runs");
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    git(&["init", "-q"]);
+    git(&["-c", "user.name=t", "-c", "user.email=t@t", "add", "."]);
+    git(&["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "baseline"]);
+    let head = git(&["rev-parse", "HEAD"]);
+    std::fs::write(dir.path().join("specs/BASELINE"), format!("{head}\n")).expect("write baseline");
+    dir
+}
+
+#[test]
+fn a_breaking_change_without_a_major_bump_fails_the_versioning_rule() {
+    let dir = scratch_repo();
+    let (rc, out) = check_in(dir.path());
+    assert_eq!(rc, 0, "unchanged specs pass against their own baseline: {out}");
+    let path = dir.path().join("specs/events/types/ticket.link_removed.v1.schema.json");
+    let mut schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+    let payload = schema.pointer_mut("/$defs/payload").expect("payload");
+    payload["properties"]["reason_code"] =
+        serde_json::json!({"description": "why", "type": "string", "enum": ["duplicate", "mistake"]});
+    payload["required"].as_array_mut().expect("required").push("reason_code".into());
+    std::fs::write(&path, serde_json::to_string_pretty(&schema).expect("json") + "\n").expect("write");
+    let docs = contracts_in(dir.path(), &["docs"], None);
+    std::fs::write(dir.path().join("docs/events.md"), &docs.stdout).expect("write docs");
+    let (rc, out) = check_in(dir.path());
+    assert_eq!(rc, 1, "{out}");
+    assert!(out.contains("[versioning]"), "{out}");
+    assert!(out.contains("ticket.link_removed.v1.schema.json"), "{out}");
+}
+
+#[test]
+fn removing_an_event_type_without_deprecation_fails_the_versioning_rule() {
+    let dir = scratch_repo();
+    std::fs::remove_file(dir.path().join("specs/events/types/ticket.link_removed.v1.schema.json")).expect("rm");
+    let (rc, out) = check_in(dir.path());
+    assert_eq!(rc, 1, "{out}");
+    assert!(out.contains("[versioning]"), "{out}");
+    assert!(out.contains("ticket.link_removed"), "{out}");
+}
