@@ -17,8 +17,41 @@ use std::time::Duration;
 /// Longest answer line or body read from a program (16 MiB, as for input events): a program
 /// that streams without end is a protocol error, not an out-of-memory.
 pub const MAX_ANSWER_BYTES: usize = 16 << 20;
-/// Lines of a child's stderr kept to explain a crash.
-const STDERR_TAIL_LINES: usize = 12;
+/// Lines of a child's stderr kept to explain a crash: the first ones (a panic message) and the
+/// last ones (what it said just before dying), since a backtrace can sit between them.
+const STDERR_HEAD_LINES: usize = 4;
+const STDERR_TAIL_LINES: usize = 6;
+
+/// The start and the end of what a child wrote on stderr.
+#[derive(Debug, Default)]
+struct StderrLog {
+    head: Vec<String>,
+    tail: VecDeque<String>,
+    skipped: u64,
+}
+
+impl StderrLog {
+    fn push(&mut self, line: String) {
+        if self.head.len() < STDERR_HEAD_LINES {
+            self.head.push(line);
+            return;
+        }
+        if self.tail.len() == STDERR_TAIL_LINES {
+            self.tail.pop_front();
+            self.skipped += 1;
+        }
+        self.tail.push_back(line);
+    }
+
+    fn text(&self) -> String {
+        let mut lines = self.head.clone();
+        if self.skipped > 0 {
+            lines.push(format!("[... {} lines ...]", self.skipped));
+        }
+        lines.extend(self.tail.iter().cloned());
+        lines.join("\n")
+    }
+}
 
 /// What came back for one sent event, before any contract is applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,7 +197,7 @@ struct Running {
     child: Child,
     stdin: ChildStdin,
     lines: Receiver<Option<String>>,
-    stderr_tail: Arc<Mutex<VecDeque<String>>>,
+    stderr_log: Arc<Mutex<StderrLog>>,
 }
 
 /// A child process spoken to over stdin/stdout, one JSON line in, one line out.
@@ -258,16 +291,13 @@ impl StdioTransport {
                 }
             }
         });
-        let tail = Arc::new(Mutex::new(VecDeque::new()));
-        let tail_w = Arc::clone(&tail);
+        let log = Arc::new(Mutex::new(StderrLog::default()));
+        let log_w = Arc::clone(&log);
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { return };
-                if let Ok(mut t) = tail_w.lock() {
-                    if t.len() == STDERR_TAIL_LINES {
-                        t.pop_front();
-                    }
-                    t.push_back(line);
+                if let Ok(mut l) = log_w.lock() {
+                    l.push(line);
                 }
             }
         });
@@ -275,7 +305,7 @@ impl StdioTransport {
             child,
             stdin,
             lines: rx,
-            stderr_tail: tail,
+            stderr_log: log,
         });
         self.starts += 1;
         Ok(())
@@ -310,11 +340,7 @@ impl StdioTransport {
         };
         // Let the stderr thread drain what the child wrote before it died.
         std::thread::sleep(Duration::from_millis(20));
-        let tail = r
-            .stderr_tail
-            .lock()
-            .map(|t| t.iter().cloned().collect::<Vec<_>>().join("\n"))
-            .unwrap_or_default();
+        let tail = r.stderr_log.lock().map(|l| l.text()).unwrap_or_default();
         if tail.is_empty() {
             status
         } else {
