@@ -108,7 +108,6 @@ pub(crate) struct Ir {
     /// The absolute URI (`base#pointer`) of each node, for sub-validators.
     pub(crate) uris: Vec<String>,
     pub(crate) root: NodeId,
-    pub(crate) draft: Draft,
 }
 
 /// Recursion in the compiler itself: deeper `$ref` chains than this are a schema error.
@@ -120,6 +119,8 @@ struct Compiler<'r> {
     nodes: Vec<Node>,
     uris: Vec<String>,
     seen: HashMap<usize, NodeId>,
+    /// Resources entered on the way to the node being compiled: the dynamic scope of `$dynamicRef`.
+    scope: Vec<String>,
 }
 
 fn escape(seg: &str) -> String {
@@ -128,8 +129,27 @@ fn escape(seg: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     for c in raw.chars() {
         match c {
-            'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '.' | '_' | '~' | '!' | '$' | '&' | '\''
-            | '(' | ')' | '*' | '+' | ',' | ';' | '=' | ':' | '@' | '/' => out.push(c),
+            'a'..='z'
+            | 'A'..='Z'
+            | '0'..='9'
+            | '-'
+            | '.'
+            | '_'
+            | '~'
+            | '!'
+            | '$'
+            | '&'
+            | '\''
+            | '('
+            | ')'
+            | '*'
+            | '+'
+            | ','
+            | ';'
+            | '='
+            | ':'
+            | '@'
+            | '/' => out.push(c),
             other => {
                 let mut buf = [0u8; 4];
                 for b in other.encode_utf8(&mut buf).bytes() {
@@ -172,7 +192,10 @@ fn num(v: Option<&Value>) -> Option<f64> {
 }
 
 fn count(v: Option<&Value>) -> Option<u64> {
-    v.and_then(|v| v.as_u64().or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)))
+    v.and_then(|v| {
+        v.as_u64()
+            .or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
+    })
 }
 
 fn schema_error(why: impl Into<String>) -> GenError {
@@ -242,13 +265,24 @@ impl<'r> Compiler<'r> {
         };
         // A new resource: `$id` moves the base URI (draft 7: unless it is a bare `#anchor`).
         if let Some(idv) = obj.get("$id").and_then(Value::as_str) {
-            if !idv.starts_with('#') {
+            // At pointer "" the base already is this resource's `$id` (root, or a `$ref` target).
+            // Draft 7 §8.3: a `$ref` makes its siblings, `$id` included, ignored.
+            let ignored = self.draft == Draft::Draft7 && obj.contains_key("$ref");
+            if !idv.starts_with('#') && !pointer.is_empty() && !ignored {
                 base = self.resolve_id(&base, idv)?;
                 pointer = String::new();
             }
         }
         self.uris.push(format!("{base}#{pointer}"));
-        let kw = self.keywords(obj, &base, &pointer, depth)?;
+        let entered = self.scope.last() != Some(&base);
+        if entered {
+            self.scope.push(base.clone());
+        }
+        let kw = self.keywords(obj, &base, &pointer, depth);
+        if entered {
+            self.scope.pop();
+        }
+        let kw = kw?;
         self.nodes[id] = Node::Schema(Box::new(kw));
         Ok(id)
     }
@@ -316,6 +350,28 @@ impl<'r> Compiler<'r> {
         self.compile(contents, &target_base, &pointer, depth + 1)
     }
 
+    /// `$dynamicRef`: the static target, unless it is a `$dynamicAnchor`, in which case the
+    /// outermost resource of the dynamic scope holding that anchor (2020-12 §8.2.3.2). The scope is
+    /// the compile path; a node reached by two paths keeps the first (see docs/generation.md).
+    fn dynamic_reference(&mut self, base: &str, r: &str, depth: usize) -> Result<NodeId, GenError> {
+        let (target, _) = self.lookup(base, r)?;
+        let name = r.rsplit_once('#').map_or("", |(_, f)| f);
+        let dynamic = !name.is_empty()
+            && !name.starts_with('/')
+            && target.get("$dynamicAnchor").and_then(Value::as_str) == Some(name);
+        if dynamic {
+            for scope in self.scope.clone() {
+                let Ok((found, _)) = self.lookup(&scope, &format!("#{name}")) else {
+                    continue;
+                };
+                if found.get("$dynamicAnchor").and_then(Value::as_str) == Some(name) {
+                    return self.reference(&scope, &format!("#{name}"), depth);
+                }
+            }
+        }
+        self.reference(base, r, depth)
+    }
+
     #[allow(clippy::too_many_lines)]
     fn keywords(
         &mut self,
@@ -336,7 +392,7 @@ impl<'r> Compiler<'r> {
         }
         if !d7 {
             if let Some(r) = obj.get("$dynamicRef").and_then(Value::as_str) {
-                let target = self.reference(base, r, depth)?;
+                let target = self.dynamic_reference(base, r, depth)?;
                 k.refs.push(target);
             }
         }
@@ -359,11 +415,17 @@ impl<'r> Compiler<'r> {
         k.multiple_of_float = obj.get("multipleOf").is_some_and(|m| m.is_f64());
         k.min_length = count(obj.get("minLength"));
         k.max_length = count(obj.get("maxLength"));
-        k.pattern = obj.get("pattern").and_then(Value::as_str).map(str::to_owned);
+        k.pattern = obj
+            .get("pattern")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         k.format = obj.get("format").and_then(Value::as_str).map(str::to_owned);
         k.min_items = count(obj.get("minItems"));
         k.max_items = count(obj.get("maxItems"));
-        k.unique_items = obj.get("uniqueItems").and_then(Value::as_bool).unwrap_or(false);
+        k.unique_items = obj
+            .get("uniqueItems")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         k.contains = self.child(obj, "contains", base, pointer, depth)?;
         if k.contains.is_some() && !d7 {
             k.min_contains = count(obj.get("minContains"));
@@ -393,20 +455,37 @@ impl<'r> Compiler<'r> {
         k.required = obj
             .get("required")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default();
         k.min_properties = count(obj.get("minProperties"));
         k.max_properties = count(obj.get("maxProperties"));
-        let dep_req_key = if d7 { "dependencies" } else { "dependentRequired" };
+        let dep_req_key = if d7 {
+            "dependencies"
+        } else {
+            "dependentRequired"
+        };
         if let Some(Value::Object(m)) = obj.get(dep_req_key) {
             for (name, v) in m {
                 if let Value::Array(a) = v {
-                    let names = a.iter().filter_map(Value::as_str).map(str::to_owned).collect();
+                    let names = a
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect();
                     k.dependent_required.push((name.clone(), names));
                 }
             }
         }
-        let dep_schema_key = if d7 { "dependencies" } else { "dependentSchemas" };
+        let dep_schema_key = if d7 {
+            "dependencies"
+        } else {
+            "dependentSchemas"
+        };
         k.dependencies_kw = d7;
         if let Some(Value::Object(m)) = obj.get(dep_schema_key) {
             for (name, v) in m {
@@ -438,6 +517,7 @@ pub(crate) fn compile(docs: &Documents) -> Result<Ir, GenError> {
         nodes: Vec::new(),
         uris: Vec::new(),
         seen: HashMap::new(),
+        scope: Vec::new(),
     };
     let (contents, base) = c.lookup(&docs.base, "#")?;
     let root_id = c.compile(contents, &base, "", 0)?;
@@ -445,6 +525,5 @@ pub(crate) fn compile(docs: &Documents) -> Result<Ir, GenError> {
         nodes: c.nodes,
         uris: c.uris,
         root: root_id,
-        draft: docs.draft,
     })
 }

@@ -146,7 +146,14 @@ fn target(class: MutationClass, kw: &str, path: &str, node: NodeId) -> MutationT
     }
 }
 
-fn node_targets(g: &Gen<'_>, id: NodeId, k: &Keywords, v: &Value, path: &str, out: &mut Vec<MutationTarget>) {
+fn node_targets(
+    g: &Gen<'_>,
+    id: NodeId,
+    k: &Keywords,
+    v: &Value,
+    path: &str,
+    out: &mut Vec<MutationTarget>,
+) {
     use MutationClass as C;
     let mut t = |c: C, kw: &str| out.push(target(c, kw, path, id));
     if k.types.is_some_and(|t| t != ty::ALL) {
@@ -166,6 +173,12 @@ fn node_targets(g: &Gen<'_>, id: NodeId, k: &Keywords, v: &Value, path: &str, ou
     }
     if k.not.is_some() {
         t(C::Applicator, "not");
+    }
+    if k.if_.is_some() && k.then_.is_some() {
+        t(C::Applicator, "then");
+    }
+    if k.if_.is_some() && k.else_.is_some() {
+        t(C::Applicator, "else");
     }
     match v {
         Value::Number(_) => {
@@ -193,7 +206,10 @@ fn node_targets(g: &Gen<'_>, id: NodeId, k: &Keywords, v: &Value, path: &str, ou
             if k.pattern.is_some() {
                 t(C::PatternBroken, "pattern");
             }
-            if k.format.as_deref().is_some_and(|f| !format::broken(f).is_empty()) {
+            if k.format
+                .as_deref()
+                .is_some_and(|f| !format::broken(f).is_empty())
+            {
                 t(C::FormatBroken, "format");
             }
         }
@@ -219,10 +235,27 @@ fn node_targets(g: &Gen<'_>, id: NodeId, k: &Keywords, v: &Value, path: &str, ou
                 }
             }
             if k.items.is_some_and(|i| g.is_false(i)) {
-                t(C::AddForbidden, if k.additional_items_kw { "additionalItems" } else { "items" });
+                t(
+                    C::AddForbidden,
+                    if k.additional_items_kw {
+                        "additionalItems"
+                    } else {
+                        "items"
+                    },
+                );
             }
             if k.unevaluated_items.is_some() {
                 t(C::AddForbidden, "unevaluatedItems");
+            }
+            if !k.prefix_items.is_empty() {
+                t(
+                    C::AddForbidden,
+                    if k.additional_items_kw {
+                        "items"
+                    } else {
+                        "prefixItems"
+                    },
+                );
             }
         }
         Value::Object(m) => {
@@ -248,7 +281,11 @@ fn node_targets(g: &Gen<'_>, id: NodeId, k: &Keywords, v: &Value, path: &str, ou
                     out.push(x);
                 }
             }
-            let dep_kw = if k.dependencies_kw { "dependencies" } else { "dependentRequired" };
+            let dep_kw = if k.dependencies_kw {
+                "dependencies"
+            } else {
+                "dependentRequired"
+            };
             for (key, names) in &k.dependent_required {
                 if !names.is_empty() {
                     let mut x = target(C::DropRequired, dep_kw, path, id);
@@ -256,10 +293,25 @@ fn node_targets(g: &Gen<'_>, id: NodeId, k: &Keywords, v: &Value, path: &str, ou
                     out.push(x);
                 }
             }
-            for (p, s) in &k.properties {
-                if g.is_false(*s) && !m.contains_key(p) {
-                    let mut x = target(C::AddForbidden, "falseSchema", path, id);
+            for (p, _) in &k.properties {
+                if !m.contains_key(p) {
+                    let mut x = target(C::AddForbidden, "properties", path, id);
                     x.arg = Some(p.clone());
+                    out.push(x);
+                }
+            }
+            if !k.pattern_properties.is_empty() {
+                out.push(target(C::AddForbidden, "patternProperties", path, id));
+            }
+            let dep_schema_kw = if k.dependencies_kw {
+                "dependencies"
+            } else {
+                "dependentSchemas"
+            };
+            for (key, _) in &k.dependent_schemas {
+                if !m.contains_key(key) {
+                    let mut x = target(C::AddForbidden, dep_schema_kw, path, id);
+                    x.arg = Some(key.clone());
                     out.push(x);
                 }
             }
@@ -279,7 +331,14 @@ pub(crate) fn targets(ir: &Ir, oracle: &Oracle, valid: &Value) -> Vec<MutationTa
 /// Instance nesting walked for targets; deeper members are still reached through their parents.
 const MAX_WALK_DEPTH: usize = 64;
 
-fn walk(g: &Gen<'_>, ids: &[NodeId], v: &Value, path: &str, out: &mut Vec<MutationTarget>, depth: usize) {
+fn walk(
+    g: &Gen<'_>,
+    ids: &[NodeId],
+    v: &Value,
+    path: &str,
+    out: &mut Vec<MutationTarget>,
+    depth: usize,
+) {
     if depth > MAX_WALK_DEPTH {
         return;
     }
@@ -294,7 +353,14 @@ fn walk(g: &Gen<'_>, ids: &[NodeId], v: &Value, path: &str, out: &mut Vec<Mutati
             for (key, child) in m {
                 let conj = g.prop_conj(&nodes, key);
                 if !conj.is_empty() {
-                    walk(g, &conj, child, &format!("{path}/{}", escape(key)), out, depth + 1);
+                    walk(
+                        g,
+                        &conj,
+                        child,
+                        &format!("{path}/{}", escape(key)),
+                        out,
+                        depth + 1,
+                    );
                 }
             }
         }
@@ -329,7 +395,11 @@ fn num(x: f64) -> Value {
 fn fresh_key(m: &Map<String, Value>, k: &Keywords, stem: &str) -> String {
     let mut i = 0;
     loop {
-        let name = if i == 0 { stem.to_owned() } else { format!("{stem}{i}") };
+        let name = if i == 0 {
+            stem.to_owned()
+        } else {
+            format!("{stem}{i}")
+        };
         if !m.contains_key(&name) && !k.properties.iter().any(|(p, _)| *p == name) {
             return name;
         }
@@ -339,13 +409,23 @@ fn fresh_key(m: &Map<String, Value>, k: &Keywords, stem: &str) -> String {
 
 /// Candidate replacements for the value at the target's path.
 #[allow(clippy::too_many_lines)]
-fn candidates(g: &mut Gen<'_>, t: &MutationTarget, sub: &Value, src: &mut dyn Source) -> Vec<Value> {
-    let Some(k) = g.kw(t.node) else { return Vec::new() };
+fn candidates(
+    g: &mut Gen<'_>,
+    t: &MutationTarget,
+    sub: &Value,
+    src: &mut dyn Source,
+) -> Vec<Value> {
+    let Some(k) = g.kw(t.node) else {
+        return Vec::new();
+    };
     let mut out: Vec<Value> = Vec::new();
     match t.keyword.as_str() {
         "type" => {
             let allowed = k.types.unwrap_or(ty::ALL);
-            out = SIMPLE().into_iter().filter(|c| type_bits(c) & allowed == 0).collect();
+            out = SIMPLE()
+                .into_iter()
+                .filter(|c| type_bits(c) & allowed == 0)
+                .collect();
             if allowed & ty::INTEGER != 0 && allowed & ty::FRACTION == 0 {
                 out.push(json!(0.5));
             }
@@ -394,7 +474,9 @@ fn candidates(g: &mut Gen<'_>, t: &MutationTarget, sub: &Value, src: &mut dyn So
         "minLength" => {
             let n = usize::try_from(k.min_length.unwrap_or(1)).unwrap_or(1);
             let s = sub.as_str().unwrap_or("");
-            out.push(json!(s.chars().take(n.saturating_sub(1)).collect::<String>()));
+            out.push(json!(
+                s.chars().take(n.saturating_sub(1)).collect::<String>()
+            ));
         }
         "maxLength" => {
             let n = usize::try_from(k.max_length.unwrap_or(0)).unwrap_or(0);
@@ -426,6 +508,52 @@ fn candidates(g: &mut Gen<'_>, t: &MutationTarget, sub: &Value, src: &mut dyn So
             out.extend(array_candidates(g, k, &t.keyword, a));
         }
         "anyOf" | "oneOf" => out = SIMPLE(),
+        "then" | "else" => {
+            if let Some(i) = k.if_ {
+                let want = t.keyword == "then";
+                for salt in 0..4 {
+                    let mut salted = crate::generate::Salted {
+                        inner: &mut *src,
+                        salt,
+                    };
+                    let v = if want {
+                        g.build(&[i], &[], &mut salted, 0)
+                    } else {
+                        g.build(&[], &[(i, false)], &mut salted, 0)
+                    };
+                    if let Ok(v) = v {
+                        out.push(v);
+                    }
+                }
+            }
+            out.extend(SIMPLE());
+        }
+        "prefixItems" => {
+            let a = sub.as_array().cloned().unwrap_or_default();
+            for n in 1..=k.prefix_items.len().max(1) {
+                for filler in SIMPLE() {
+                    let mut x = a.clone();
+                    while x.len() < n {
+                        x.push(filler.clone());
+                    }
+                    out.push(Value::Array(x));
+                }
+            }
+        }
+        "patternProperties" => {
+            let m = sub.as_object().cloned().unwrap_or_default();
+            for (p, _) in &k.pattern_properties {
+                if let Some(h) = crate::generate::regex::parse(p) {
+                    let mut name = String::new();
+                    crate::generate::regex::generate(&h, src, &mut name);
+                    for v in SIMPLE() {
+                        let mut x = m.clone();
+                        x.insert(name.clone(), v);
+                        out.push(Value::Object(x));
+                    }
+                }
+            }
+        }
         "not" => {
             if let Some(n) = k.not {
                 if let Ok(v) = g.build(&[n], &[], src, 0) {
@@ -463,12 +591,17 @@ fn perturb(c: &Value) -> Value {
 
 fn array_candidates(g: &mut Gen<'_>, k: &Keywords, kw: &str, a: Vec<Value>) -> Vec<Value> {
     let mut out = Vec::new();
-    let matches = |g: &Gen<'_>, v: &Value| k.contains.is_some_and(|c| g.oracle.node_valid(c, v).unwrap_or(false));
+    let matches = |g: &Gen<'_>, v: &Value| {
+        k.contains
+            .is_some_and(|c| g.oracle.node_valid(c, v).unwrap_or(false))
+    };
     let filler = a.last().cloned().unwrap_or(Value::Null);
     match kw {
         "minItems" => {
             let n = usize::try_from(k.min_items.unwrap_or(1)).unwrap_or(1);
-            out.push(Value::Array(a.iter().take(n.saturating_sub(1)).cloned().collect()));
+            out.push(Value::Array(
+                a.iter().take(n.saturating_sub(1)).cloned().collect(),
+            ));
         }
         "maxItems" => {
             let n = usize::try_from(k.max_items.unwrap_or(0)).unwrap_or(0);
@@ -489,7 +622,9 @@ fn array_candidates(g: &mut Gen<'_>, k: &Keywords, kw: &str, a: Vec<Value>) -> V
             out.push(Value::Array(x));
         }
         "contains" => {
-            out.push(Value::Array(a.iter().filter(|v| !matches(g, v)).cloned().collect()));
+            out.push(Value::Array(
+                a.iter().filter(|v| !matches(g, v)).cloned().collect(),
+            ));
             out.push(json!([]));
         }
         "minContains" => {
@@ -512,7 +647,10 @@ fn array_candidates(g: &mut Gen<'_>, k: &Keywords, kw: &str, a: Vec<Value>) -> V
         "maxContains" => {
             let n = usize::try_from(k.max_contains.unwrap_or(0)).unwrap_or(0);
             let hit = a.iter().find(|v| matches(g, v)).cloned();
-            let hit = hit.or_else(|| k.contains.and_then(|c| g.build(&[c], &[], &mut crate::RngSource::new(0), 0).ok()));
+            let hit = hit.or_else(|| {
+                k.contains
+                    .and_then(|c| g.build(&[c], &[], &mut crate::RngSource::new(0), 0).ok())
+            });
             if let Some(h) = hit {
                 let mut x = a.clone();
                 let mut count = a.iter().filter(|v| matches(g, v)).count();
@@ -545,6 +683,19 @@ fn object_candidates(k: &Keywords, t: &MutationTarget, m: Map<String, Value>) ->
                 out.push(Value::Object(x));
             }
         }
+        "dependencies"
+            if k.dependent_schemas
+                .iter()
+                .any(|(kk, _)| Some(kk) == t.arg.as_ref()) =>
+        {
+            if let Some(p) = &t.arg {
+                for v in SIMPLE() {
+                    let mut x = m.clone();
+                    x.insert(p.clone(), v);
+                    out.push(Value::Object(x));
+                }
+            }
+        }
         "dependentRequired" | "dependencies" => {
             let Some(key) = &t.arg else { return out };
             let names = k
@@ -570,15 +721,23 @@ fn object_candidates(k: &Keywords, t: &MutationTarget, m: Map<String, Value>) ->
                 out.push(Value::Object(x));
             }
         }
-        "falseSchema" => {
+        "properties" | "dependentSchemas" => {
             if let Some(p) = &t.arg {
-                let mut x = m;
-                x.insert(p.clone(), Value::Null);
-                out.push(Value::Object(x));
+                for v in SIMPLE() {
+                    let mut x = m.clone();
+                    x.insert(p.clone(), v);
+                    out.push(Value::Object(x));
+                }
             }
         }
         "propertyNames" => {
-            for name in ["", "!!", "0", "zz extra", "ZZ_EXTRA_MUTANT_NAME_THAT_IS_LONG"] {
+            for name in [
+                "",
+                "!!",
+                "0",
+                "zz extra",
+                "ZZ_EXTRA_MUTANT_NAME_THAT_IS_LONG",
+            ] {
                 if !m.contains_key(name) {
                     let mut x = m.clone();
                     x.insert(name.to_owned(), Value::Null);
@@ -620,17 +779,33 @@ fn accepts(t: &MutationTarget, keyword: &str, path: &str, schema_path: &str) -> 
     match t.keyword.as_str() {
         "items" | "additionalItems" | "unevaluatedItems" => {
             (here || child)
-                && matches!(keyword, "items" | "additionalItems" | "unevaluatedItems" | "falseSchema")
+                && matches!(
+                    keyword,
+                    "items" | "additionalItems" | "unevaluatedItems" | "falseSchema"
+                )
         }
         "additionalProperties" | "unevaluatedProperties" => {
             (here && keyword == t.keyword)
                 || (child && schema_path.contains(&format!("/{}", t.keyword)))
         }
         "propertyNames" => {
-            (here || child) && (keyword == "propertyNames" || schema_path.contains("/propertyNames"))
+            (here || child)
+                && (keyword == "propertyNames" || schema_path.contains("/propertyNames"))
         }
-        "falseSchema" => (here || child) && matches!(keyword, "falseSchema" | "additionalProperties"),
-        "dependencies" => here && matches!(keyword, "dependencies" | "dependentRequired" | "required"),
+        "properties" | "patternProperties" | "prefixItems" => {
+            child || (here && schema_path.contains(&format!("/{}", t.keyword)))
+        }
+        "then" | "else" | "dependentSchemas" => {
+            (here || child) && schema_path.contains(&format!("/{}", t.keyword))
+        }
+        "dependencies" => {
+            (here && matches!(keyword, "dependencies" | "dependentRequired" | "required"))
+                || ((here || child) && schema_path.contains("/dependencies"))
+        }
+        "dependentRequired" => here && matches!(keyword, "dependentRequired" | "required"),
+        "contains" | "minContains" | "maxContains" => {
+            here && matches!(keyword, "contains" | "minContains" | "maxContains")
+        }
         _ => here && keyword == t.keyword,
     }
 }
@@ -644,7 +819,10 @@ pub(crate) fn apply(
     src: &mut dyn Source,
 ) -> (Option<crate::Mutant>, u64) {
     let mut g = Gen::new(ir, oracle);
-    let Some(sub) = valid.pointer(&t.instance_path).or(t.instance_path.is_empty().then_some(valid)) else {
+    let Some(sub) = valid
+        .pointer(&t.instance_path)
+        .or(t.instance_path.is_empty().then_some(valid))
+    else {
         return (None, 0);
     };
     let mut cands = candidates(&mut g, t, sub, src);
@@ -658,7 +836,9 @@ pub(crate) fn apply(
     let mut discarded = 0;
     for c in cands {
         let mut x = valid.clone();
-        let Some(slot) = get_mut(&mut x, &t.instance_path) else { continue };
+        let Some(slot) = get_mut(&mut x, &t.instance_path) else {
+            continue;
+        };
         *slot = c;
         let hit = oracle.root().iter_errors(&x).find_map(|e| {
             let kw = e.kind().keyword().to_owned();
@@ -691,11 +871,12 @@ pub(crate) fn any_invalid(oracle: &Oracle, src: &mut dyn Source) -> Option<crate
     let start = src.choose(pool.len());
     pool.rotate_left(start);
     for v in pool {
-        let first = oracle
-            .root()
-            .iter_errors(&v)
-            .next()
-            .map(|e| (e.kind().keyword().to_owned(), e.instance_path().as_str().to_owned()));
+        let first = oracle.root().iter_errors(&v).next().map(|e| {
+            (
+                e.kind().keyword().to_owned(),
+                e.instance_path().as_str().to_owned(),
+            )
+        });
         if let Some((keyword, instance_path)) = first {
             return Some(crate::Mutant {
                 keyword,

@@ -32,7 +32,9 @@ impl Retrieve for FileRetriever {
         let canon = Path::new(&path)
             .canonicalize()
             .map_err(|e| format!("{path}: {e}"))?;
-        let root = root.canonicalize().map_err(|e| format!("{}: {e}", root.display()))?;
+        let root = root
+            .canonicalize()
+            .map_err(|e| format!("{}: {e}", root.display()))?;
         if !canon.starts_with(&root) {
             return Err(format!("{s} leaves the allowed root {}", root.display()).into());
         }
@@ -92,9 +94,11 @@ pub(crate) fn load(schema: &Value, opts: &GenOptions) -> Result<Documents, GenEr
             why: format!("base uri {base}: {e}"),
         })?;
     for (uri, doc) in &opts.resources {
-        builder = builder.add(uri, doc.clone()).map_err(|e| GenError::Schema {
-            why: format!("resource {uri}: {e}"),
-        })?;
+        builder = builder
+            .add(uri, doc.clone())
+            .map_err(|e| GenError::Schema {
+                why: format!("resource {uri}: {e}"),
+            })?;
     }
     let registry = builder.prepare().map_err(|e| GenError::Schema {
         why: format!("resolving references: {e}"),

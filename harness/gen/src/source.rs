@@ -12,7 +12,11 @@ pub trait Source {
 
     /// An integer in `lo..=hi` (`lo` when `hi < lo`), `lo` being the simplest.
     fn int_in_range(&mut self, lo: u64, hi: u64) -> u64 {
-        if hi <= lo { lo } else { lo + self.draw(hi - lo) }
+        if hi <= lo {
+            lo
+        } else {
+            lo + self.draw(hi - lo)
+        }
     }
 
     /// An index into `n` options (`n >= 1`); 0 is the simplest.
@@ -35,7 +39,11 @@ pub trait Source {
         }
         let span = max - min;
         // Two draws: a small window most of the time, the full span sometimes.
-        let window = if self.ratio(1, 8) { span } else { span.min(SHORT_WINDOW) };
+        let window = if self.ratio(1, 8) {
+            span
+        } else {
+            span.min(SHORT_WINDOW)
+        };
         min + self.draw(window)
     }
 

@@ -87,7 +87,12 @@ fn gen_error(path: &Path, e: &GenError) -> CliError {
 }
 
 fn line(out: &mut dyn Write, v: &Value) -> Result<(), CliError> {
-    let mut s = serde_json::to_string(v).map_err(|e| CliError::Input(e.to_string()))?;
+    let s = serde_json::to_string(v).map_err(|e| CliError::Input(e.to_string()))?;
+    // JSON allows these raw inside strings, but line splitters (Python's `splitlines`) break on them.
+    let mut s = s
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029")
+        .replace('\u{85}', "\\u0085");
     s.push('\n');
     out.write_all(s.as_bytes())
         .map_err(|e| CliError::io("stdout", e))

@@ -60,7 +60,8 @@ impl Gen<'_> {
             }
             s.unique |= k.unique_items;
             if let Some(c) = k.contains {
-                s.contains.push((c, k.min_contains.unwrap_or(1), k.max_contains));
+                s.contains
+                    .push((c, k.min_contains.unwrap_or(1), k.max_contains));
             }
             // `items: false` (or `additionalItems: false`) closes the array after its prefix.
             if let Some(i) = k.items {
@@ -113,7 +114,10 @@ impl Gen<'_> {
             let mut tries = 0;
             loop {
                 // A retry shifts every choice, so even an exhausted source draws a new element.
-                let mut salted = Salted { inner: &mut *src, salt: tries };
+                let mut salted = Salted {
+                    inner: &mut *src,
+                    salt: tries,
+                };
                 let v = self.build(&conj, &filters[i], &mut salted, depth + 1)?;
                 if !spec.unique || !out.contains(&v) {
                     out.push(v);

@@ -6,7 +6,9 @@
 
 use crate::source::Source;
 
-const WORDS: [&str; 8] = ["alpha", "beta", "gamma", "delta", "omega", "kappa", "zeta", "sigma"];
+const WORDS: [&str; 8] = [
+    "alpha", "beta", "gamma", "delta", "omega", "kappa", "zeta", "sigma",
+];
 
 fn word(src: &mut dyn Source) -> &'static str {
     WORDS[src.choose(WORDS.len())]
@@ -38,7 +40,11 @@ fn time(src: &mut dyn Source) -> String {
         String::new()
     };
     let offset = if src.ratio(1, 3) {
-        format!("+{}:{}", two(src.int_in_range(0, 13)), two(src.choose(4) as u64 * 15))
+        format!(
+            "+{}:{}",
+            two(src.int_in_range(0, 13)),
+            two(src.choose(4) as u64 * 15)
+        )
     } else {
         "Z".to_owned()
     };
@@ -70,7 +76,9 @@ pub(crate) fn valid(format: &str, src: &mut dyn Source) -> Option<String> {
             2 => format!("P{}Y{}M", src.int_in_range(1, 9), src.int_in_range(1, 11)),
             _ => format!("P{}W", src.int_in_range(1, 52)),
         },
-        "email" | "idn-email" => format!("{}{}@{}", word(src), src.int_in_range(0, 99), hostname(src)),
+        "email" | "idn-email" => {
+            format!("{}{}@{}", word(src), src.int_in_range(0, 99), hostname(src))
+        }
         "hostname" | "idn-hostname" => hostname(src),
         "ipv4" => format!(
             "{}.{}.{}.{}",
@@ -81,13 +89,20 @@ pub(crate) fn valid(format: &str, src: &mut dyn Source) -> Option<String> {
         ),
         "ipv6" => {
             if src.ratio(1, 2) {
-                format!("2001:db8::{}", hex(src, 3).trim_start_matches('0').to_owned() + "1")
+                format!(
+                    "2001:db8::{}",
+                    hex(src, 3).trim_start_matches('0').to_owned() + "1"
+                )
             } else {
                 (0..8)
                     .map(|_| {
                         let h = hex(src, 4);
                         let t = h.trim_start_matches('0');
-                        if t.is_empty() { "0".to_owned() } else { t.to_owned() }
+                        if t.is_empty() {
+                            "0".to_owned()
+                        } else {
+                            t.to_owned()
+                        }
                     })
                     .collect::<Vec<_>>()
                     .join(":")
@@ -98,7 +113,12 @@ pub(crate) fn valid(format: &str, src: &mut dyn Source) -> Option<String> {
             if src.ratio(1, 2) {
                 format!("/{}/{}", word(src), word(src))
             } else {
-                format!("https://{}/{}?q={}", hostname(src), word(src), src.int_in_range(0, 99))
+                format!(
+                    "https://{}/{}?q={}",
+                    hostname(src),
+                    word(src),
+                    src.int_in_range(0, 99)
+                )
             }
         }
         "uri-template" => format!("https://{}/{{{}}}", hostname(src), word(src)),

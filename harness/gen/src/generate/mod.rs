@@ -10,7 +10,7 @@
 #![deny(clippy::wildcard_enum_match_arm)]
 
 mod applicator;
-mod array;
+pub(crate) mod array;
 pub(crate) mod format;
 mod number;
 mod object;
@@ -23,6 +23,7 @@ use crate::source::Source;
 use serde_json::Value;
 
 pub(crate) use applicator::Flat;
+pub(crate) use array::Salted;
 pub(crate) use number::py_multiple_ok;
 
 /// Beyond this nesting, containers take their minimal shape (no optional members), so required
@@ -127,7 +128,8 @@ impl<'a> Gen<'a> {
             let ok: Vec<Value> = candidates
                 .into_iter()
                 .filter(|c| {
-                    type_bits(c) & flat.types != 0 && flat.nodes.iter().all(|&id| self.node_ok(id, c))
+                    type_bits(c) & flat.types != 0
+                        && flat.nodes.iter().all(|&id| self.node_ok(id, c))
                 })
                 .collect();
             if ok.is_empty() {

@@ -40,8 +40,16 @@ pub(crate) struct Bounds {
 
 impl Bounds {
     pub(crate) fn admits(&self, v: f64) -> bool {
-        let lo_ok = if self.lo_excl { v > self.lo } else { v >= self.lo };
-        let hi_ok = if self.hi_excl { v < self.hi } else { v <= self.hi };
+        let lo_ok = if self.lo_excl {
+            v > self.lo
+        } else {
+            v >= self.lo
+        };
+        let hi_ok = if self.hi_excl {
+            v < self.hi
+        } else {
+            v <= self.hi
+        };
         lo_ok
             && hi_ok
             && self
@@ -174,9 +182,20 @@ fn pick_int(lo: f64, hi: f64, src: &mut dyn Source) -> f64 {
 /// The part of the admitted interval to draw from: around 0 when it is unbounded, near the bound
 /// when one side is open.
 fn window(b: &Bounds, src: &mut dyn Source) -> (f64, f64) {
-    let lo = if b.lo_excl { next_up(b.lo) } else { b.lo };
-    let hi = if b.hi_excl { next_down(b.hi) } else { b.hi };
-    let width = if src.ratio(1, 6) { WINDOW * 1000.0 } else { WINDOW };
+    let mut lo = if b.lo_excl { next_up(b.lo) } else { b.lo };
+    let mut hi = if b.hi_excl { next_down(b.hi) } else { b.hi };
+    // Beyond 2^53 a bound read as f64 may sit past the exact integer it was written as: step inward.
+    if lo.is_finite() && lo.abs() >= EXACT_INT {
+        lo += lo.abs() * 1e-15;
+    }
+    if hi.is_finite() && hi.abs() >= EXACT_INT {
+        hi -= hi.abs() * 1e-15;
+    }
+    let width = if src.ratio(1, 6) {
+        WINDOW * 1000.0
+    } else {
+        WINDOW
+    };
     match (lo.is_finite(), hi.is_finite()) {
         (true, true) => (lo, hi),
         (true, false) => (lo, lo + width),

@@ -10,6 +10,8 @@ use serde_json::{Map, Value};
 const MAX_EXTRA_KEYS: u64 = 2;
 /// Draws of one extra key name before giving up on it.
 const NAME_TRIES: u64 = 6;
+/// Optional declared keys per object near the root (a third of it deeper down).
+const MAX_OPTIONAL: u32 = 6;
 
 impl Gen<'_> {
     /// The nodes the value of property `name` must satisfy, and whether some node evaluates it.
@@ -124,19 +126,41 @@ impl Gen<'_> {
             return Err(Dead);
         }
         let shallow = depth < SOFT_DEPTH;
+        // Optional keys per object: a few near the root, fewer deeper, so wide schemas (the
+        // meta-schema has ~50 optional keys through allOf) do not grow exponentially.
+        let mut optional_cap = if depth < 2 {
+            MAX_OPTIONAL
+        } else {
+            MAX_OPTIONAL / 3
+        };
+        let rot = if declared.is_empty() {
+            0
+        } else {
+            src.choose(declared.len())
+        };
+        declared.rotate_left(rot);
         for d in &declared {
             if keys.contains(d) || keys.len() as u64 >= max_p {
                 continue;
             }
-            let want = shallow && src.ratio(1, 2) || (keys.len() as u64) < min_p;
+            let needed = (keys.len() as u64) < min_p;
+            let want = needed || (shallow && optional_cap > 0 && src.ratio(1, 2));
             if want && self.name_allowed(flat, d) {
                 keys.push(d.clone());
+                if !needed {
+                    optional_cap = optional_cap.saturating_sub(1);
+                }
             }
         }
-        let extras = if shallow { src.int_in_range(0, MAX_EXTRA_KEYS) } else { 0 };
+        let extras = if shallow {
+            src.int_in_range(0, MAX_EXTRA_KEYS)
+        } else {
+            0
+        };
         let mut budget = extras + NAME_TRIES * (min_p.saturating_sub(keys.len() as u64) + 1);
         let mut added = 0;
-        while budget > 0 && (keys.len() as u64) < max_p
+        while budget > 0
+            && (keys.len() as u64) < max_p
             && ((keys.len() as u64) < min_p || added < extras)
         {
             budget -= 1;
@@ -180,7 +204,10 @@ impl Gen<'_> {
         }
         if !names_nodes.is_empty() {
             let conj = names_nodes.to_vec();
-            let mut salted = Salted { inner: src, salt: 1 };
+            let mut salted = Salted {
+                inner: src,
+                salt: 1,
+            };
             let mut flat = Flat::default();
             for &id in &conj {
                 self.expand(id, &mut flat, &mut salted);

@@ -31,9 +31,9 @@ pub(crate) fn generate(hir: &Hir, src: &mut dyn Source, out: &mut String) {
         }
         HirKind::Repetition(rep) => {
             let min = u64::from(rep.min);
-            let max = rep
-                .max
-                .map_or(min + MAX_EXTRA_REPEAT, |m| u64::from(m).min(min + MAX_EXTRA_REPEAT));
+            let max = rep.max.map_or(min + MAX_EXTRA_REPEAT, |m| {
+                u64::from(m).min(min + MAX_EXTRA_REPEAT)
+            });
             let n = src.int_in_range(min, max);
             for _ in 0..n {
                 generate(&rep.sub, src, out);
