@@ -256,6 +256,9 @@ fn a_crashing_consumer_is_restarted_and_reported() {
             "60",
             "--seed",
             "5",
+            // Every shrinking step on a crash restarts the child: bound them for CI.
+            "--max-shrink-steps",
+            "40",
         ],
         tmp.path(),
     );

@@ -29,6 +29,8 @@ pub struct EventTree {
     cur: Value,
     prev: Option<Value>,
     steps: Vec<Step>,
+    /// Whether the step `prev` undoes was a halving (pushed back to be retried).
+    halved: bool,
 }
 
 fn plan(v: &Value, path: &str, out: &mut Vec<Step>) {
@@ -94,6 +96,7 @@ impl EventTree {
             cur: event,
             prev: None,
             steps,
+            halved: false,
         }
     }
 }
@@ -109,7 +112,8 @@ impl ValueTree for EventTree {
         while let Some(step) = self.steps.pop() {
             let mut next = self.cur.clone();
             if apply(&mut next, &step) {
-                if let Step::Halve(_) = step {
+                self.halved = matches!(step, Step::Halve(_));
+                if self.halved {
                     // A halved string may halve again.
                     self.steps.push(step);
                 }
@@ -124,8 +128,8 @@ impl ValueTree for EventTree {
         match self.prev.take() {
             Some(p) => {
                 self.cur = p;
-                // The step just undone must not be retried: drop a Halve pushed back.
-                if let Some(Step::Halve(_)) = self.steps.last() {
+                // The step just undone must not be retried: drop the halving pushed back.
+                if std::mem::take(&mut self.halved) {
                     self.steps.pop();
                 }
                 true
@@ -214,5 +218,15 @@ mod tests {
         assert_eq!(t.current(), serde_json::json!({"a": 1, "b": [1, 2]}));
         assert!(t.simplify());
         assert_eq!(t.current(), serde_json::json!({"a": 1}));
+    }
+
+    #[test]
+    fn undoing_a_removal_keeps_the_halving_planned_after_it() {
+        // Regression: undoing Remove(/s) used to drop the Halve(/s) queued behind it.
+        let mut t = EventTree::new(serde_json::json!({"s": "abcd"}));
+        assert!(t.simplify()); // remove /s
+        assert!(t.complicate());
+        assert!(t.simplify()); // halve /s
+        assert_eq!(t.current(), serde_json::json!({"s": "ab"}));
     }
 }
