@@ -4,6 +4,7 @@ use crate::error::CliError;
 use crate::exit::Outcome;
 use contracts_gen::{Draft, GenError, GenOptions, Generator, Mutant, RngSource};
 use serde_json::{Value, json};
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -107,6 +108,43 @@ fn print_stats(g: &Generator) {
     );
 }
 
+/// Re-draws of a line that repeats an earlier one before it is printed anyway.
+const DEDUP_TRIES: usize = 8;
+
+/// The next output record: a bare instance, or the annotated wrapper.
+fn next_record(
+    args: &Args,
+    generator: &Generator,
+    src: &mut RngSource,
+    schema_path: &Path,
+) -> Result<Option<Value>, CliError> {
+    if args.invalid {
+        let m: Option<Mutant> = match generator.generate(src) {
+            Ok(valid) => generator
+                .mutate(&valid, src)
+                .map_err(|e| gen_error(schema_path, &e))?
+                .or_else(|| generator.invalid_any(src)),
+            Err(_) => generator.invalid_any(src),
+        };
+        Ok(m.map(|m| {
+            if args.annotate {
+                json!({"instance": m.value, "mutation": {"keyword": m.keyword, "instance_path": m.instance_path, "class": m.class.as_str()}})
+            } else {
+                m.value
+            }
+        }))
+    } else {
+        let v = generator
+            .generate(src)
+            .map_err(|e| gen_error(schema_path, &e))?;
+        Ok(Some(if args.annotate {
+            json!({"instance": v, "mutation": null})
+        } else {
+            v
+        }))
+    }
+}
+
 pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError> {
     let (schema_path, default_root) = match (&args.schema, &args.event_type) {
         (Some(p), _) => (
@@ -149,37 +187,26 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
     }
     .map_err(|e| gen_error(&schema_path, &e))?;
     let mut written = 0u64;
+    let mut seen: HashSet<String> = HashSet::new();
     // Bounded: a schema whose instances admit no mutation stops early instead of spinning.
     let mut tries = 0u64;
     while written < args.count && tries < args.count.saturating_mul(4).max(8) {
         tries += 1;
-        if args.invalid {
-            let m: Option<Mutant> = match generator.generate(&mut src) {
-                Ok(valid) => generator
-                    .mutate(&valid, &mut src)
-                    .map_err(|e| gen_error(&schema_path, &e))?
-                    .or_else(|| generator.invalid_any(&mut src)),
-                Err(_) => generator.invalid_any(&mut src),
+        // Re-draw a value already printed a few times: small schemas otherwise repeat `null`/`{}`.
+        let mut record = None;
+        for _ in 0..DEDUP_TRIES {
+            let Some(r) = next_record(args, &generator, &mut src, &schema_path)? else {
+                break;
             };
-            let Some(m) = m else { continue };
-            if args.annotate {
-                line(
-                    out,
-                    &json!({"instance": m.value, "mutation": {"keyword": m.keyword, "instance_path": m.instance_path, "class": m.class.as_str()}}),
-                )?;
-            } else {
-                line(out, &m.value)?;
-            }
-        } else {
-            let v = generator
-                .generate(&mut src)
-                .map_err(|e| gen_error(&schema_path, &e))?;
-            if args.annotate {
-                line(out, &json!({"instance": v, "mutation": null}))?;
-            } else {
-                line(out, &v)?;
+            let key = serde_json::to_string(&r).map_err(|e| CliError::Input(e.to_string()))?;
+            let fresh = seen.insert(key);
+            record = Some(r);
+            if fresh {
+                break;
             }
         }
+        let Some(r) = record else { continue };
+        line(out, &r)?;
         written += 1;
     }
     if args.stats {
