@@ -508,3 +508,109 @@ fn render(
         }
     }
 }
+
+/// The flags `contracts replay` takes to replay kept events against a program; flattened into
+/// `cmd::replay::Args`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ReplayProgramArgs {
+    /// Replay the kept events against a consumer program (docs/protocols.md) instead of only
+    /// checking their declared verdicts.
+    #[arg(long)]
+    pub(crate) consumer: bool,
+    /// With --consumer: the program is a processor (its answers are emitted events).
+    #[arg(long, requires = "consumer")]
+    processor: bool,
+    /// With --consumer: the program to start; it speaks JSON Lines on stdin/stdout.
+    #[arg(
+        long,
+        value_name = "\"PROGRAM ARGS\"",
+        requires = "consumer",
+        conflicts_with = "http"
+    )]
+    cmd: Option<String>,
+    /// With --consumer: the endpoint to POST each event to.
+    #[arg(long, value_name = "URL", requires = "consumer")]
+    http: Option<String>,
+    /// With --consumer: how long to wait for each answer.
+    #[arg(long, value_name = "MS", default_value_t = 5000)]
+    timeout_ms: u64,
+}
+
+/// `contracts replay --consumer [--processor] (--cmd ... | --http URL) PATH...`: send every kept
+/// event (fixture form) to the program and hold each reply to the contract, strict mode. Called by
+/// `cmd::replay` with the fixture files it loaded.
+#[allow(
+    dead_code,
+    reason = "called by cmd::replay once `--consumer` is wired there"
+)]
+pub(crate) fn replay_program(
+    registry: &contracts_core::Registry,
+    args: &ReplayProgramArgs,
+    files: &[contracts_core::fixtures::FixtureFile],
+    format: crate::cmd::common::Format,
+    out: &mut dyn Write,
+) -> Result<Outcome, CliError> {
+    use crate::cmd::common::Format;
+    let role = if args.processor {
+        Role::Processor
+    } else {
+        Role::Consumer
+    };
+    let mut t = transport(
+        args.cmd.as_deref(),
+        args.http.as_deref(),
+        Duration::from_millis(args.timeout_ms.max(1)),
+    )?;
+    let results = fuzz::replay_program(registry, t.as_mut(), role, Mode::Strict, files)
+        .map_err(|e| CliError::Input(chain(&e)))?;
+    drop(t);
+    let failed = results.iter().filter(|r| r.finding.is_some()).count();
+    for r in &results {
+        let file = r.file.path.display().to_string();
+        match format {
+            Format::Human => {
+                if let Some(f) = &r.finding {
+                    emit(
+                        out,
+                        &format!("FAIL {file}: {}: {}", f.kind.as_str(), f.detail),
+                    )?;
+                }
+            }
+            Format::Json => emit(
+                out,
+                &record(
+                    "program_replay",
+                    serde_json::json!({
+                        "file": file,
+                        "passed": r.finding.is_none(),
+                        "kind": r.finding.as_ref().map(|f| f.kind.as_str()),
+                        "finding": r.finding,
+                    }),
+                ),
+            )?,
+        }
+    }
+    let total = results.len();
+    match format {
+        Format::Human => emit(
+            out,
+            &format!(
+                "replayed {total} kept events against the program: {} passed, {failed} failed",
+                total - failed
+            ),
+        )?,
+        Format::Json => emit(
+            out,
+            &record(
+                "summary",
+                serde_json::json!({
+                    "format_version": JSON_FORMAT_VERSION,
+                    "events": total,
+                    "passed": total - failed,
+                    "failed": failed,
+                }),
+            ),
+        )?,
+    }
+    Ok(Outcome::violated_if(failed > 0))
+}

@@ -21,7 +21,8 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-/// The fixture for `failure`'s minimal event, with the registry's exact verdict.
+/// The fixture for `failure`'s minimal event, with the registry's exact verdict. `program` is the
+/// command line that found it, less the seed (`contracts fuzz-consumer --cmd '...'`).
 #[must_use]
 pub fn fixture_for(registry: &Registry, failure: &Failure, program: &str, seed: u64) -> Fixture {
     let verdict = registry.validate_value(&failure.event);
@@ -56,7 +57,7 @@ pub fn fixture_for(registry: &Registry, failure: &Failure, program: &str, seed: 
             failure.shrink_steps
         ),
         origin: Some(format!(
-            "contracts fuzz {program} --seed {seed} (case {})",
+            "{program} --seed {seed} (case {})",
             failure.case_index
         )),
         valid: verdict.is_valid(),
@@ -146,6 +147,29 @@ pub fn replay_program<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn replay_holds_a_program_to_the_contract() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let registry = Registry::load(&root.join("specs")).expect("specs");
+        let files = crate::fixtures::load_dir(&root.join("fixtures/events/alert.created"))
+            .expect("fixtures");
+        // A consumer that accepts everything: every valid fixture passes, every invalid one is
+        // accepted-invalid.
+        let mut t = super::super::StdioTransport::start(
+            "sh -c 'while read l; do echo accept; done'",
+            std::time::Duration::from_secs(5),
+        )
+        .expect("sh starts");
+        let out = replay_program(&registry, &mut t, Role::Consumer, Mode::Strict, &files)
+            .expect("replayed");
+        for r in &out {
+            let kind = r.finding.as_ref().map(|f| f.kind);
+            let want = (!r.file.fixture.valid).then_some(super::super::Kind::AcceptedInvalid);
+            assert_eq!(kind, want, "{}", r.file.path.display());
+        }
+    }
 
     #[test]
     fn fnv_is_stable() {

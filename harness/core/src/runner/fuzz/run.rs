@@ -442,13 +442,12 @@ fn shrink(
     };
     if let Some(dir) = &opts.corpus_dir {
         let name = opts.name.clone().unwrap_or_else(|| transport.name());
-        match corpus::save(
-            registry,
-            &dir.join(name),
-            &failure,
-            &transport.describe(),
-            opts.seed,
-        ) {
+        let command = match opts.role {
+            Role::Consumer => "fuzz-consumer",
+            Role::Processor => "fuzz-processor",
+        };
+        let program = format!("contracts {command} {}", transport.describe());
+        match corpus::save(registry, &dir.join(name), &failure, &program, opts.seed) {
             Ok(path) => failure.corpus_file = Some(path.display().to_string()),
             Err(e) => failure.corpus_error = Some(e.to_string()),
         }
