@@ -99,22 +99,23 @@ impl<R: BufRead> Events<R> {
             break;
         }
         let trimmed = trim(&head);
-        if serde_json::from_slice::<serde::de::IgnoredAny>(trimmed).is_ok() || !starts_document(trimmed) {
+        // A multi-line document is the only case where the first line is an unfinished JSON
+        // value (an end-of-input error); anything else, including a syntax error or nesting past
+        // the parser's depth limit, means JSON Lines: one verdict per line, nothing read whole.
+        let unfinished = serde_json::from_slice::<serde::de::IgnoredAny>(trimmed)
+            .err()
+            .is_some_and(|e| e.is_eof());
+        if !(unfinished && starts_document(trimmed)) {
             // JSON Lines.
             self.push_blank(blank_lines);
             self.line += 1;
-            self.pending.push_back(Item {
-                line: self.line,
-                index: None,
-                bytes: Ok(trimmed.to_vec()),
-            });
+            let item = line_item(self.line, head);
+            self.pending.push_back(item);
             return Ok(self.pending.pop_front());
         }
         // A document spread over several lines: read it whole (bounded), then split arrays.
         let mut doc = Vec::new();
-        for _ in 0..blank_lines {
-            doc.push(b'\n');
-        }
+        doc.extend(std::iter::repeat_n(b'\n', usize::try_from(blank_lines).unwrap_or(0)));
         doc.extend_from_slice(&head);
         doc.push(b'\n');
         let limit = (MAX_DOCUMENT_BYTES - doc.len()) as u64;
@@ -153,7 +154,8 @@ impl<R: BufRead> Events<R> {
                 // Not one document after all: judge it line by line so every line gets a verdict.
                 let body = doc.strip_suffix(b"\n").unwrap_or(&doc);
                 for (i, raw) in body.split(|b| *b == b'\n').enumerate() {
-                    self.pending.push_back(line_item(i as u64 + 1, raw.to_vec()));
+                    self.pending
+                        .push_back(line_item(i as u64 + 1, raw.to_vec()));
                 }
             }
         }
@@ -203,9 +205,26 @@ fn line_item(line: u64, bytes: Vec<u8>) -> Item {
         Item {
             line,
             index: None,
-            bytes: Ok(trim(&bytes).to_vec()),
+            bytes: Ok(trim_owned(bytes)),
         }
     }
+}
+
+/// [`trim`] without copying: lines are almost always trimmed already.
+fn trim_owned(mut bytes: Vec<u8>) -> Vec<u8> {
+    let end = bytes
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(0, |e| e + 1);
+    bytes.truncate(end);
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
+    if start > 0 {
+        bytes.drain(..start);
+    }
+    bytes
 }
 
 fn is_blank(bytes: &[u8]) -> bool {
@@ -213,8 +232,14 @@ fn is_blank(bytes: &[u8]) -> bool {
 }
 
 fn trim(bytes: &[u8]) -> &[u8] {
-    let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(bytes.len());
-    let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
     &bytes[start..end]
 }
 
@@ -307,6 +332,27 @@ mod tests {
     fn broken_document_falls_back_to_lines() {
         let got = items("{\n  \"a\": \n");
         assert_eq!(got.len(), 2, "{got:?}");
+    }
+
+    #[test]
+    fn deeply_nested_first_line_is_json_lines_not_a_document() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let got = items(&format!("{deep}\n{{\"a\":1}}\n"));
+        assert_eq!(got.len(), 2, "one item per line");
+        assert_eq!(got[1], (2, Ok("{\"a\":1}".into())));
+    }
+
+    #[test]
+    fn malformed_first_line_is_json_lines() {
+        let got = items("{\"a\": oops}\n{\"b\":2}\n");
+        assert_eq!(got.len(), 2);
+    }
+
+    #[test]
+    fn lines_are_trimmed() {
+        let got = items("  {\"a\":1}  \r\n\t{\"b\":2}\n");
+        assert_eq!(got[0], (1, Ok("{\"a\":1}".into())));
+        assert_eq!(got[1], (2, Ok("{\"b\":2}".into())));
     }
 
     #[test]

@@ -50,9 +50,39 @@ pub const PERSISTENCE_FIELDS: [&str; 22] = [
 ];
 
 /// Whether `key` is a §2.3 persistence-metadata name.
+///
+/// Called for every member name of every event, so it dispatches on length before comparing
+/// bytes (a linear scan of [`PERSISTENCE_FIELDS`] cost ~20 comparisons per key); the test
+/// `persistence_match_agrees_with_the_list` keeps the two in step.
 #[must_use]
 pub fn is_persistence_field(key: &str) -> bool {
-    PERSISTENCE_FIELDS.contains(&key)
+    match key.len() {
+        3 => matches!(key, "_id" | "_ts" | "ttl"),
+        4 => key == "_rev",
+        5 => key == "_etag",
+        6 => matches!(key, "offset" | "ack_id"),
+        8 => key == "lease_id",
+        9 => matches!(key, "stored_at" | "loaded_at" | "partition"),
+        10 => key == "indexed_at",
+        11 => matches!(
+            key,
+            "received_at" | "ingested_at" | "inserted_at" | "row_version"
+        ),
+        12 => matches!(key, "persisted_at" | "kafka_offset" | "delivery_tag"),
+        15 => key == "sequence_number",
+        16 => matches!(key, "redelivery_count" | "dead_lettered_at"),
+        _ => false,
+    }
+}
+
+/// How much of an invalid event's error list to collect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Detail {
+    /// The first schema error only (plus the harness rules): the cheapest way to reject.
+    First,
+    /// Every schema error, sorted by instance path then keyword.
+    #[default]
+    All,
 }
 
 /// The outcome for one event.
@@ -145,31 +175,51 @@ fn well_formed_type(name: &str) -> bool {
 }
 
 impl Registry {
-    /// Parse `bytes` as one JSON event and judge it.
+    /// Parse `bytes` as one JSON event and judge it, with the full error list when invalid.
+    ///
+    /// This is the call a producer makes before publishing. Work per event: one parse into a
+    /// `serde_json::Value`, one pass over the top-level members, a map lookup of the pre-built
+    /// validator, one walk for the persistence rule, and `is_valid`; `iter_errors` runs only for
+    /// an invalid event. Nothing is compiled or fetched here.
     ///
     /// # Examples
     /// ```no_run
     /// let registry = contracts_core::Registry::load(std::path::Path::new("specs"))?;
     /// let verdict = registry.validate_bytes(br#"{"event_type": "asset.discovered"}"#);
     /// assert!(!verdict.is_valid());
+    /// for v in &verdict.violations {
+    ///     eprintln!("{} at {}: {}", v.keyword, v.instance_path, v.message);
+    /// }
     /// # Ok::<(), contracts_core::RegistryError>(())
     /// ```
     #[must_use]
     pub fn validate_bytes(&self, bytes: &[u8]) -> Verdict {
+        self.validate_bytes_with(bytes, Detail::All)
+    }
+
+    /// [`Registry::validate_bytes`] with a choice of how many schema errors to collect.
+    ///
+    /// JSON nested deeper than serde_json's recursion limit (128) is unreadable, not a crash.
+    #[must_use]
+    pub fn validate_bytes_with(&self, bytes: &[u8], detail: Detail) -> Verdict {
         match serde_json::from_slice::<Value>(bytes) {
-            Ok(event) => self.validate_value(&event),
+            Ok(event) => self.validate_value_with(&event, detail),
             Err(e) => Verdict::unreadable(format!("not valid JSON: {e}")),
         }
     }
 
-    /// Judge one parsed event.
+    /// Judge one parsed event, with the full error list when invalid.
     #[must_use]
     pub fn validate_value(&self, event: &Value) -> Verdict {
-        let field = |name: &str| event.get(name).and_then(Value::as_str);
-        let event_type = field("event_type");
-        let version = field("schema_version");
+        self.validate_value_with(event, Detail::All)
+    }
+
+    /// Judge one parsed event, collecting `detail` schema errors when invalid.
+    #[must_use]
+    pub fn validate_value_with(&self, event: &Value, detail: Detail) -> Verdict {
+        let top = Envelope::of(event);
         let mut violations = Vec::new();
-        let validator = match (event_type, version.and_then(schema_major)) {
+        let validator = match (top.event_type, top.schema_version.and_then(schema_major)) {
             (Some(t), Some(major)) => match self.contract(t, major) {
                 Some(contract) => &contract.validator,
                 None if self.knows_type(t) => {
@@ -192,7 +242,7 @@ impl Registry {
             },
             _ => self.envelope(),
         };
-        if let (Some(cause), Some(id)) = (field("causation_id"), field("event_id")) {
+        if let (Some(cause), Some(id)) = (top.causation_id, top.event_id) {
             if cause == id {
                 violations.push(named(
                     rule::SELF_CAUSATION,
@@ -201,34 +251,68 @@ impl Registry {
                 ));
             }
         }
-        find_persistence_fields(event, &mut String::new(), &mut violations);
+        find_persistence_fields(event, None, &mut violations);
         let schema_ok = validator.is_valid(event);
-        if schema_ok && violations.is_empty() {
-            return Verdict {
-                status: Status::Valid,
-                event_type: event_type.map(str::to_owned),
-                event_id: field("event_id").map(str::to_owned),
-                violations,
-            };
-        }
+        let status = if schema_ok && violations.is_empty() {
+            Status::Valid
+        } else {
+            Status::Invalid
+        };
         if !schema_ok {
-            violations.extend(validator.iter_errors(event).map(|e| Violation {
+            let to_violation = |e: jsonschema::ValidationError<'_>| Violation {
                 keyword: e.kind().keyword().to_owned(),
                 instance_path: e.instance_path().as_str().to_owned(),
                 schema_path: schema_location(&e),
                 message: e.masked().to_string(),
-            }));
+            };
+            match detail {
+                Detail::All => violations.extend(validator.iter_errors(event).map(to_violation)),
+                Detail::First => {
+                    violations.extend(validator.validate(event).err().map(to_violation))
+                }
+            }
         }
-        violations.sort_by(|a, b| {
-            (&a.instance_path, &a.keyword).cmp(&(&b.instance_path, &b.keyword))
-        });
-        violations.dedup();
+        if violations.len() > 1 {
+            violations.sort_by(|a, b| {
+                (&a.instance_path, &a.keyword).cmp(&(&b.instance_path, &b.keyword))
+            });
+            violations.dedup();
+        }
         Verdict {
-            status: Status::Invalid,
-            event_type: event_type.map(str::to_owned),
-            event_id: field("event_id").map(str::to_owned),
+            status,
+            event_type: top.event_type.map(str::to_owned),
+            event_id: top.event_id.map(str::to_owned),
             violations,
         }
+    }
+}
+
+/// The top-level members the hot path reads, found in one pass over the event's members rather
+/// than four hashed lookups.
+#[derive(Default)]
+struct Envelope<'a> {
+    event_type: Option<&'a str>,
+    schema_version: Option<&'a str>,
+    event_id: Option<&'a str>,
+    causation_id: Option<&'a str>,
+}
+
+impl<'a> Envelope<'a> {
+    fn of(event: &'a Value) -> Self {
+        let mut top = Envelope::default();
+        if let Value::Object(map) = event {
+            for (key, value) in map {
+                let slot = match key.as_str() {
+                    "event_type" => &mut top.event_type,
+                    "schema_version" => &mut top.schema_version,
+                    "event_id" => &mut top.event_id,
+                    "causation_id" => &mut top.causation_id,
+                    _ => continue,
+                };
+                *slot = value.as_str();
+            }
+        }
+        top
     }
 }
 
@@ -254,33 +338,72 @@ fn schema_location(e: &jsonschema::ValidationError<'_>) -> String {
     }
 }
 
-fn find_persistence_fields(value: &Value, path: &mut String, out: &mut Vec<Violation>) {
+/// One step from the root to the value being walked; the chain lives on the call stack, so the
+/// walk allocates nothing unless it finds a persistence member.
+struct Trail<'a> {
+    step: Step<'a>,
+    parent: Option<&'a Trail<'a>>,
+}
+
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+impl Trail<'_> {
+    /// The RFC 6901 pointer of this step.
+    fn pointer(&self) -> String {
+        let mut steps = Vec::new();
+        let mut at = Some(self);
+        while let Some(t) = at {
+            steps.push(&t.step);
+            at = t.parent;
+        }
+        let mut out = String::new();
+        for step in steps.into_iter().rev() {
+            out.push('/');
+            match step {
+                Step::Key(k) => out.push_str(&crate::registry::escape_pointer(k)),
+                Step::Index(i) => out.push_str(&i.to_string()),
+            }
+        }
+        out
+    }
+}
+
+/// Report every persistence member at any depth. Recursion depth is the event's nesting depth,
+/// which the parser bounds (serde_json refuses more than 128 levels).
+fn find_persistence_fields(value: &Value, trail: Option<&Trail<'_>>, out: &mut Vec<Violation>) {
     match value {
         Value::Object(map) => {
             for (key, child) in map {
-                let len = path.len();
-                path.push('/');
-                path.push_str(&crate::registry::escape_pointer(key));
+                let here = Trail {
+                    step: Step::Key(key),
+                    parent: trail,
+                };
                 if is_persistence_field(key) {
                     out.push(named(
                         rule::PERSISTENCE_METADATA,
-                        path,
+                        &here.pointer(),
                         format!(
                             "\"{key}\" is persistence or broker metadata: it belongs to a store's own columns, never to a transport event (catalogue §2.3)"
                         ),
                     ));
                 }
-                find_persistence_fields(child, path, out);
-                path.truncate(len);
+                if matches!(child, Value::Object(_) | Value::Array(_)) {
+                    find_persistence_fields(child, Some(&here), out);
+                }
             }
         }
         Value::Array(items) => {
             for (i, child) in items.iter().enumerate() {
-                let len = path.len();
-                path.push('/');
-                path.push_str(&i.to_string());
-                find_persistence_fields(child, path, out);
-                path.truncate(len);
+                if matches!(child, Value::Object(_) | Value::Array(_)) {
+                    let here = Trail {
+                        step: Step::Index(i),
+                        parent: trail,
+                    };
+                    find_persistence_fields(child, Some(&here), out);
+                }
             }
         }
         _ => {}
@@ -317,8 +440,37 @@ mod tests {
     fn persistence_fields_found_at_any_depth() {
         let event = serde_json::json!({"a": {"received_at": 1, "b": [{"offset": 2}]}, "ttl": 3});
         let mut out = Vec::new();
-        find_persistence_fields(&event, &mut String::new(), &mut out);
+        find_persistence_fields(&event, None, &mut out);
         let paths: Vec<&str> = out.iter().map(|v| v.instance_path.as_str()).collect();
         assert_eq!(paths, ["/a/received_at", "/a/b/0/offset", "/ttl"]);
+    }
+
+    #[test]
+    fn persistence_pointer_escapes_keys() {
+        let event = serde_json::json!({"a/b": {"c~d": [{"_id": 1}]}});
+        let mut out = Vec::new();
+        find_persistence_fields(&event, None, &mut out);
+        assert_eq!(out[0].instance_path, "/a~1b/c~0d/0/_id");
+    }
+
+    #[test]
+    fn persistence_match_agrees_with_the_list() {
+        for field in PERSISTENCE_FIELDS {
+            assert!(
+                is_persistence_field(field),
+                "{field} missing from the match"
+            );
+        }
+        for other in [
+            "receivedat",
+            "received_at_",
+            "_i",
+            "offsets",
+            "",
+            "payload",
+            "ttL",
+        ] {
+            assert!(!is_persistence_field(other), "{other} wrongly matched");
+        }
     }
 }

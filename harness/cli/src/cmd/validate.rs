@@ -1,20 +1,40 @@
 //! `contracts validate`: judge every event of JSON or JSON Lines inputs.
 //!
-//! Streams: inputs are read one bounded line at a time and judged in batches spread over `--jobs`
-//! threads; output keeps input order. Every line gets a verdict, and the summary's counts add up.
+//! Streams in constant memory and uses every core while keeping input order:
+//! - one reader thread cuts the input into batches of bounded lines ([`BATCH_EVENTS`] events or
+//!   [`BATCH_BYTES`] bytes, whichever comes first);
+//! - `--jobs` worker threads judge a batch each and render its output lines;
+//! - this thread writes rendered batches strictly in sequence order.
+//!
+//! Memory bound: the reader needs a credit per batch and a credit comes back only once a batch is
+//! written, so at most [`window`] batches exist at any time, however slow stdout or one batch is.
+//! Invariants: every line gets exactly one verdict, and the summary's counts add up to the lines.
 
 use crate::cmd::common::{Format, JSON_FORMAT_VERSION, SpecsArgs, emit, record};
 use crate::error::CliError;
 use crate::exit::Outcome;
 use contracts_core::input::{Events, InputError, Item};
-use contracts_core::{Registry, Status, Verdict};
+use contracts_core::{Registry, Status, Verdict, Violation};
+use serde::Serialize;
+use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// Events judged per batch: large enough to keep every thread busy, small enough that memory
-/// stays bounded (at most BATCH lines of at most 16 MiB each, in practice a few MB).
-const BATCH: usize = 4096;
+/// Events per batch: ~1,000 events of ~600 bytes is ~5 ms of judging, long enough that handing
+/// batches between threads costs nothing measurable, short enough to balance two cores.
+const BATCH_EVENTS: usize = 1024;
+/// Bytes per batch, so that a file of large events still moves in ~1 MiB steps (one event longer
+/// than this is a batch of its own, up to `input::MAX_EVENT_BYTES`).
+const BATCH_BYTES: usize = 1 << 20;
+
+/// Batches alive at once (being read, queued, judged or awaiting their turn to be written):
+/// two per worker keeps every worker fed while one batch is written.
+fn window(jobs: usize) -> usize {
+    2 * jobs + 2
+}
 
 /// Validate events against the contracts.
 #[derive(Debug, clap::Args)]
@@ -35,11 +55,23 @@ pub(crate) struct Args {
     files: Vec<PathBuf>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Copy)]
 struct Counts {
     valid: u64,
     invalid: u64,
     unreadable: u64,
+}
+
+impl Counts {
+    fn add(&mut self, other: Counts) {
+        self.valid += other.valid;
+        self.invalid += other.invalid;
+        self.unreadable += other.unreadable;
+    }
+
+    fn total(self) -> u64 {
+        self.valid + self.invalid + self.unreadable
+    }
 }
 
 pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError> {
@@ -52,16 +84,20 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
     let mut counts = Counts::default();
     for file in &args.files {
         let name = file.display().to_string();
-        if name == "-" {
-            let stdin = std::io::stdin();
-            judge_stream(&registry, stdin.lock(), &name, jobs, args.format, &mut counts, out)?;
+        let reader: Box<dyn BufRead + Send> = if name == "-" {
+            Box::new(std::io::BufReader::with_capacity(1 << 16, std::io::stdin()))
         } else {
             let f = std::fs::File::open(file).map_err(|e| CliError::io(&name, e))?;
-            let reader = std::io::BufReader::with_capacity(1 << 16, f);
-            judge_stream(&registry, reader, &name, jobs, args.format, &mut counts, out)?;
-        }
+            Box::new(std::io::BufReader::with_capacity(1 << 16, f))
+        };
+        let file_counts = if jobs == 1 {
+            judge_serial(&registry, reader, &name, args.format, out)?
+        } else {
+            judge_parallel(&registry, reader, &name, jobs, args.format, out)?
+        };
+        counts.add(file_counts);
     }
-    let total = counts.valid + counts.invalid + counts.unreadable;
+    let total = counts.total();
     match args.format {
         Format::Human => emit(
             out,
@@ -96,68 +132,213 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
     Ok(Outcome::violated_if(counts.invalid + counts.unreadable > 0))
 }
 
-fn judge_stream<R: BufRead>(
+/// Reads batches off one input; `Ok(None)` at the end.
+struct Batcher<R: BufRead> {
+    events: Events<R>,
+    name: String,
+}
+
+impl<R: BufRead> Batcher<R> {
+    fn next_batch(&mut self) -> Result<Option<Vec<Item>>, CliError> {
+        let mut batch = Vec::with_capacity(BATCH_EVENTS);
+        let mut bytes = 0;
+        while batch.len() < BATCH_EVENTS && bytes < BATCH_BYTES {
+            match self.events.next_item() {
+                Ok(Some(item)) => {
+                    bytes += item.bytes.as_ref().map_or(0, Vec::len);
+                    batch.push(item);
+                }
+                Ok(None) => break,
+                Err(InputError::Io(e)) => return Err(CliError::io(&self.name, e)),
+                Err(e) => return Err(CliError::Input(format!("{}: {e}", self.name))),
+            }
+        }
+        Ok((!batch.is_empty()).then_some(batch))
+    }
+}
+
+/// One thread does everything: no hand-over cost when only one core is wanted.
+fn judge_serial(
     registry: &Registry,
-    reader: R,
+    reader: Box<dyn BufRead + Send>,
+    name: &str,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<Counts, CliError> {
+    let mut batcher = Batcher {
+        events: Events::new(reader),
+        name: name.to_owned(),
+    };
+    let mut counts = Counts::default();
+    let mut text = Vec::new();
+    while let Some(batch) = batcher.next_batch()? {
+        text.clear();
+        counts.add(judge_batch(registry, &batch, name, format, &mut text)?);
+        out.write_all(&text)
+            .map_err(|e| CliError::io("stdout", e))?;
+    }
+    Ok(counts)
+}
+
+/// A judged batch: its rendered output and its counts, tagged with its place in the input.
+type Judged = (u64, Result<(Vec<u8>, Counts), CliError>);
+
+fn judge_parallel(
+    registry: &Registry,
+    reader: Box<dyn BufRead + Send>,
     name: &str,
     jobs: usize,
     format: Format,
-    counts: &mut Counts,
     out: &mut dyn Write,
+) -> Result<Counts, CliError> {
+    let window = window(jobs);
+    let (credit_tx, credit_rx) = sync_channel::<()>(window);
+    for _ in 0..window {
+        // Cannot fail: the channel holds exactly `window` credits and its receiver is alive.
+        let _ = credit_tx.send(());
+    }
+    let (work_tx, work_rx) = sync_channel::<(u64, Vec<Item>)>(window);
+    let work_rx = Arc::new(Mutex::new(work_rx));
+    let (done_tx, done_rx) = sync_channel::<Judged>(window);
+    std::thread::scope(|s| {
+        let reader = s.spawn(move || read_batches(reader, name, &credit_rx, &work_tx));
+        for _ in 0..jobs {
+            let work_rx = Arc::clone(&work_rx);
+            let done_tx = done_tx.clone();
+            s.spawn(move || worker(registry, name, format, &work_rx, &done_tx));
+        }
+        drop(done_tx);
+        // Writing drops `done_rx` and `credit_tx` when it returns, early or not: the reader and
+        // the workers then see closed channels and stop, so the scope always ends.
+        let written = write_in_order(done_rx, credit_tx, out);
+        let read = reader
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        // A write error (e.g. a closed stdout) is the first cause; a read error comes next.
+        let counts = written?;
+        read?;
+        Ok(counts)
+    })
+}
+
+fn read_batches(
+    reader: Box<dyn BufRead + Send>,
+    name: &str,
+    credits: &Receiver<()>,
+    work: &SyncSender<(u64, Vec<Item>)>,
 ) -> Result<(), CliError> {
-    let mut events = Events::new(reader);
-    let mut batch: Vec<Item> = Vec::with_capacity(BATCH);
+    let mut batcher = Batcher {
+        events: Events::new(reader),
+        name: name.to_owned(),
+    };
+    let mut seq = 0;
     loop {
-        let next = match events.next_item() {
-            Ok(item) => item,
-            Err(InputError::Empty) => return Err(CliError::Input(format!("{name}: input is empty: no events to validate"))),
-            Err(InputError::Io(e)) => return Err(CliError::io(name, e)),
-            Err(e) => return Err(CliError::Input(format!("{name}: {e}"))),
+        if credits.recv().is_err() {
+            return Ok(()); // the writer stopped: nothing more is wanted
+        }
+        let Some(batch) = batcher.next_batch()? else {
+            return Ok(());
         };
-        let end = next.is_none();
-        if let Some(item) = next {
-            batch.push(item);
-        }
-        if batch.len() == BATCH || (end && !batch.is_empty()) {
-            let verdicts = judge_batch(registry, &batch, jobs);
-            for (item, verdict) in batch.iter().zip(&verdicts) {
-                match verdict.status {
-                    Status::Valid => counts.valid += 1,
-                    Status::Invalid => counts.invalid += 1,
-                    Status::Unreadable => counts.unreadable += 1,
-                }
-                render(name, item, verdict, format, out)?;
-            }
-            batch.clear();
-        }
-        if end {
+        if work.send((seq, batch)).is_err() {
             return Ok(());
         }
+        seq += 1;
     }
 }
 
-fn judge_one(registry: &Registry, item: &Item) -> Verdict {
-    match &item.bytes {
-        Ok(bytes) => registry.validate_bytes(bytes),
-        Err(why) => Verdict::unreadable(why.clone()),
+fn worker(
+    registry: &Registry,
+    name: &str,
+    format: Format,
+    work: &Mutex<Receiver<(u64, Vec<Item>)>>,
+    done: &SyncSender<Judged>,
+) {
+    loop {
+        let next = match work.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return, // another worker panicked; the scope re-raises it
+        };
+        let Ok((seq, batch)) = next else {
+            return;
+        };
+        let mut text = Vec::with_capacity(if format == Format::Json {
+            batch.len() * 200
+        } else {
+            0
+        });
+        let judged = judge_batch(registry, &batch, name, format, &mut text).map(|c| (text, c));
+        drop(batch); // free the input before waiting on the writer
+        if done.send((seq, judged)).is_err() {
+            return;
+        }
     }
 }
 
-fn judge_batch(registry: &Registry, batch: &[Item], jobs: usize) -> Vec<Verdict> {
-    if jobs == 1 || batch.len() < 64 {
-        return batch.iter().map(|i| judge_one(registry, i)).collect();
+/// Write judged batches in sequence order, returning one credit per batch written.
+fn write_in_order(
+    done: Receiver<Judged>,
+    credits: SyncSender<()>,
+    out: &mut dyn Write,
+) -> Result<Counts, CliError> {
+    let mut counts = Counts::default();
+    let mut next = 0;
+    let mut waiting: BTreeMap<u64, Result<(Vec<u8>, Counts), CliError>> = BTreeMap::new();
+    for (seq, judged) in done {
+        waiting.insert(seq, judged);
+        while let Some(judged) = waiting.remove(&next) {
+            let (text, c) = judged?;
+            out.write_all(&text)
+                .map_err(|e| CliError::io("stdout", e))?;
+            counts.add(c);
+            next += 1;
+            // The reader may be gone (end of input); a lost credit is then harmless.
+            let _ = credits.send(());
+        }
     }
-    let chunk = batch.len().div_ceil(jobs);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = batch
-            .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(|i| judge_one(registry, i)).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    })
+    Ok(counts)
+}
+
+fn judge_batch(
+    registry: &Registry,
+    batch: &[Item],
+    name: &str,
+    format: Format,
+    text: &mut Vec<u8>,
+) -> Result<Counts, CliError> {
+    let mut counts = Counts::default();
+    for item in batch {
+        let verdict = match &item.bytes {
+            Ok(bytes) => registry.validate_bytes(bytes),
+            Err(why) => Verdict::unreadable(why.clone()),
+        };
+        match verdict.status {
+            Status::Valid => counts.valid += 1,
+            Status::Invalid => counts.invalid += 1,
+            Status::Unreadable => counts.unreadable += 1,
+        }
+        render(name, item, &verdict, format, text)?;
+    }
+    Ok(counts)
+}
+
+/// The `data` of one JSON `verdict` record: the verdict's fields, then where the event was.
+#[derive(Serialize)]
+struct VerdictData<'a> {
+    status: Status,
+    event_type: Option<&'a str>,
+    event_id: Option<&'a str>,
+    violations: &'a [Violation],
+    file: &'a str,
+    line: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    index: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct VerdictRecord<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    data: VerdictData<'a>,
 }
 
 fn position(name: &str, item: &Item) -> String {
@@ -172,7 +353,7 @@ fn render(
     item: &Item,
     verdict: &Verdict,
     format: Format,
-    out: &mut dyn Write,
+    out: &mut Vec<u8>,
 ) -> Result<(), CliError> {
     match format {
         Format::Human => {
@@ -190,26 +371,39 @@ fn render(
             };
             emit(out, &format!("{}: {status}{what}", position(name, item)))?;
             for v in &verdict.violations {
-                let at = if v.instance_path.is_empty() { "/" } else { &v.instance_path };
+                let at = if v.instance_path.is_empty() {
+                    "/"
+                } else {
+                    &v.instance_path
+                };
                 let schema = if v.schema_path.is_empty() {
                     String::new()
                 } else {
                     format!(" [{}]", v.schema_path)
                 };
-                emit(out, &format!("  - {} at {at}: {}{schema}", v.keyword, v.message))?;
+                emit(
+                    out,
+                    &format!("  - {} at {at}: {}{schema}", v.keyword, v.message),
+                )?;
             }
             Ok(())
         }
         Format::Json => {
-            let mut data = serde_json::to_value(verdict).map_err(|e| CliError::Input(e.to_string()))?;
-            if let Some(obj) = data.as_object_mut() {
-                obj.insert("file".into(), name.into());
-                obj.insert("line".into(), item.line.into());
-                if let Some(i) = item.index {
-                    obj.insert("index".into(), i.into());
-                }
-            }
-            emit(out, &record("verdict", data))
+            let rec = VerdictRecord {
+                kind: "verdict",
+                data: VerdictData {
+                    status: verdict.status,
+                    event_type: verdict.event_type.as_deref(),
+                    event_id: verdict.event_id.as_deref(),
+                    violations: &verdict.violations,
+                    file: name,
+                    line: item.line,
+                    index: item.index,
+                },
+            };
+            serde_json::to_writer(&mut *out, &rec).map_err(|e| CliError::Input(e.to_string()))?;
+            out.push(b'\n');
+            Ok(())
         }
     }
 }
