@@ -80,13 +80,22 @@ impl Oracle {
 
     /// Does `s` match the ECMA-262 `pattern` (as the validator reads it)? `None` if it cannot say.
     pub(crate) fn pattern_matches(&self, pattern: &str, s: &str) -> Option<bool> {
+        self.keyword_ok("pattern", pattern, s)
+    }
+
+    /// Does `s` pass `format` (asserted, as the root validator checks it)? `None` if it cannot say.
+    pub(crate) fn format_ok(&self, format: &str, s: &str) -> Option<bool> {
+        self.keyword_ok("format", format, s)
+    }
+
+    fn keyword_ok(&self, keyword: &str, arg: &str, s: &str) -> Option<bool> {
         let validator = {
             let mut cache = self.patterns.lock().ok()?;
             cache
-                .entry(pattern.to_owned())
+                .entry(format!("{keyword}\u{0}{arg}"))
                 .or_insert_with(|| {
                     options(self.docs.draft)
-                        .build(&json!({ "pattern": pattern }))
+                        .build(&json!({ keyword: arg }))
                         .ok()
                         .map(Arc::new)
                 })

@@ -53,8 +53,14 @@ impl Gen<'_> {
             return Err(Dead);
         }
         let hir = spec.patterns.first().and_then(|p| regex::parse(p));
-        for _ in 0..STRING_TRIES {
-            let s = if let Some(v) = spec.formats.iter().find_map(|f| format::valid(f, src)) {
+        for attempt in 0..STRING_TRIES {
+            // With both a format and a pattern, alternate: either may be the one that fits both.
+            let formatted = if hir.is_none() || attempt % 2 == 0 {
+                spec.formats.iter().find_map(|f| format::valid(f, src))
+            } else {
+                None
+            };
+            let s = if let Some(v) = formatted {
                 v
             } else if let Some(h) = &hir {
                 let mut out = String::new();
@@ -79,6 +85,10 @@ impl Gen<'_> {
                 .patterns
                 .iter()
                 .all(|p| self.oracle.pattern_matches(p, s).unwrap_or(true))
+            && spec
+                .formats
+                .iter()
+                .all(|f| self.oracle.format_ok(f, s).unwrap_or(true))
     }
 }
 
