@@ -539,10 +539,6 @@ pub(crate) struct ReplayProgramArgs {
 /// `contracts replay --consumer [--processor] (--cmd ... | --http URL) PATH...`: send every kept
 /// event (fixture form) to the program and hold each reply to the contract, strict mode. Called by
 /// `cmd::replay` with the fixture files it loaded.
-#[allow(
-    dead_code,
-    reason = "called by cmd::replay once `--consumer` is wired there"
-)]
 pub(crate) fn replay_program(
     registry: &contracts_core::Registry,
     args: &ReplayProgramArgs,

@@ -18,6 +18,9 @@ pub(crate) struct Args {
     /// Fixture files or directories (default: fixtures/events and corpus).
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
+    /// Replay the events against a consumer or processor program instead of the validator.
+    #[command(flatten)]
+    program: crate::cmd::fuzz_consumer::ReplayProgramArgs,
 }
 
 pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError> {
@@ -44,6 +47,9 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
                 p.display()
             )));
         }
+    }
+    if args.program.consumer {
+        return crate::cmd::fuzz_consumer::replay_program(&registry, &args.program, &files, args.format, out);
     }
     let results = fixtures::replay(&registry, &files);
     let failed = results.iter().filter(|r| r.failure.is_some()).count();

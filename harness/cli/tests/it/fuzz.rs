@@ -464,3 +464,17 @@ fn check_producer_listens_on_loopback() {
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("8 events: 8 valid"), "{text}");
 }
+
+/// The kept minimal event of the received_at bug replays against the program: the buggy consumer
+/// fails it again, the correct one passes it (`contracts replay --consumer`).
+#[test]
+fn kept_consumer_findings_replay_against_the_program() {
+    let kept = "corpus/consumers/example-consumer-received-at";
+    let buggy = format!("{} --bug received-at", example("example-consumer"));
+    let out = contracts(&["replay", "--consumer", "--cmd", &buggy, kept]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(stdout(&out).contains("accepted-invalid"), "{}", stdout(&out));
+    let fixed = example("example-consumer");
+    let out = contracts(&["replay", "--consumer", "--cmd", &fixed, kept]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+}
