@@ -10,18 +10,24 @@ if [ ! -d "$peers/node_modules/ajv-formats" ]; then
   (cd "$peers" && { [ -f package.json ] || echo '{"private": true}' > package.json; } \
     && npm install --no-audit --no-fund --silent ajv@8 ajv-formats@3)
 fi
+# The Rust side twice: with the system allocator (what a producer linking the library may have)
+# and with mimalloc (what the `contracts` binary ships).
 cargo build --release --quiet -p contracts-bench --bin corpus
-corpus="$root/target/release/corpus"
+cp "$root/target/release/corpus" "$peers/corpus-glibc"
+cargo build --release --quiet -p contracts-bench --bin corpus --features mimalloc
+cp "$root/target/release/corpus" "$peers/corpus-mimalloc"
 for kind in valid mix; do
   file="$peers/corpus.$kind.jsonl"
-  "$corpus" dump "$kind" "$file"
-  rust=$("$corpus" time "$file")
+  "$peers/corpus-glibc" dump "$kind" "$file"
   ajv=$(PEERS_DIR="$peers" node "$root/benches/peers/ajv.mjs" "$root/specs" "$file")
-  echo "$kind rust: $rust"
-  echo "$kind ajv:  $ajv"
-  node -e '
-    const [r, a] = process.argv.slice(1).map(JSON.parse);
-    if (r.valid !== a.valid) console.log(`  note: verdicts differ (rust ${r.valid} valid, ajv ${a.valid} valid)`);
-    console.log(`  ${process.argv[3]}: ajv / rust = ${(a.ns_per_event / r.ns_per_event).toFixed(2)}x`);
-  ' "$rust" "$ajv" "$kind"
+  echo "$kind ajv:            $ajv"
+  for alloc in glibc mimalloc; do
+    rust=$("$peers/corpus-$alloc" time "$file")
+    echo "$kind rust ($alloc): $rust"
+    node -e '
+      const [r, a] = process.argv.slice(1, 3).map(JSON.parse);
+      if (r.valid !== a.valid) console.log(`  note: verdicts differ (rust ${r.valid} valid, ajv ${a.valid} valid)`);
+      console.log(`  ${process.argv[3]}: ajv / rust = ${(a.ns_per_event / r.ns_per_event).toFixed(2)}x`);
+    ' "$rust" "$ajv" "$kind, $alloc"
+  done
 done

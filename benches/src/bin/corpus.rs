@@ -12,6 +12,11 @@ use contracts_bench::{Corpus, SEED};
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
+/// `--features mimalloc` swaps the allocator, to measure whether the CLI should (docs/performance.md).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args

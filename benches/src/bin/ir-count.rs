@@ -10,6 +10,11 @@ use contracts_bench::{Corpus, SEED};
 use std::io::Write;
 use std::process::ExitCode;
 
+/// `--features mimalloc` swaps the allocator, to measure whether the CLI should (docs/performance.md).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let Some(cell) = std::env::args()
         .nth(1)

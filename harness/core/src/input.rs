@@ -115,7 +115,10 @@ impl<R: BufRead> Events<R> {
         }
         // A document spread over several lines: read it whole (bounded), then split arrays.
         let mut doc = Vec::new();
-        doc.extend(std::iter::repeat_n(b'\n', usize::try_from(blank_lines).unwrap_or(0)));
+        doc.extend(std::iter::repeat_n(
+            b'\n',
+            usize::try_from(blank_lines).unwrap_or(0),
+        ));
         doc.extend_from_slice(&head);
         doc.push(b'\n');
         let limit = (MAX_DOCUMENT_BYTES - doc.len()) as u64;
