@@ -36,3 +36,19 @@ fmt:
 docs: build
 	$(CONTRACTS) docs > docs/events.md
 include benches/bench.mk
+
+## Long property campaign: SOAK_CASES per property and event type (4 properties), shard K/N.
+SOAK_CASES ?= 25000
+SHARD ?= 1/1
+soak:
+	PROPTEST_CASES=$(SOAK_CASES) SOAK_SHARD=$(SHARD) $(CARGO) test --release -p contracts-core --test it properties -- --nocapture
+
+## cargo-fuzz targets, FUZZ_SECONDS each (installs cargo-fuzz if missing; RUSTC_BOOTSTRAP lets
+## the stable toolchain take the sanitizer flags cargo-fuzz passes).
+FUZZ_SECONDS ?= 60
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	mkdir -p harness/fuzz/corpus/validate_bytes harness/fuzz/corpus/generate_valid
+	for f in fixtures/events/*/*.json; do python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["event"]))' "$$f" > "harness/fuzz/corpus/validate_bytes/$$(basename $$(dirname $$f))-$$(basename $$f)"; done
+	RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir harness/fuzz validate_bytes harness/fuzz/corpus/validate_bytes -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096
+	RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir harness/fuzz generate_valid harness/fuzz/corpus/generate_valid -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096

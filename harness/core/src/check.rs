@@ -459,7 +459,11 @@ fn coverage_check(registry: &Registry, layout: &Layout, report: &mut Report) {
         Err(e) => return report.push("coverage", "coverage-exemptions.json", vec![e]),
     };
     let events: Vec<Value> = match fixtures::load_dir(&layout.fixtures) {
-        Ok(files) => files.into_iter().filter(|f| f.fixture.valid).map(|f| f.fixture.event).collect(),
+        Ok(files) => files
+            .into_iter()
+            .filter(|f| f.fixture.valid)
+            .map(|f| f.fixture.event)
+            .collect(),
         Err(_) => return, // already reported by the fixtures check
     };
     let cov = match coverage::Coverage::new(registry) {
@@ -486,7 +490,11 @@ fn coverage_check(registry: &Registry, layout: &Layout, report: &mut Report) {
 fn versioning(layout: &Layout, report: &mut Report) {
     use crate::runner::compat::{SearchOptions, versioning_check};
     match versioning_check(&layout.specs, &SearchOptions::default()) {
-        Err(e) => report.push("versioning", "specs/BASELINE", vec![format!("cannot compare with the baseline: {e}")]),
+        Err(e) => report.push(
+            "versioning",
+            "specs/BASELINE",
+            vec![format!("cannot compare with the baseline: {e}")],
+        ),
         Ok(v) => {
             let subject = v.baseline.as_ref().map_or_else(
                 || "no baseline".to_owned(),

@@ -42,7 +42,8 @@ impl EventGenerators {
                 resources: resources.clone(),
                 ..GenOptions::default()
             };
-            let generator = Generator::new(&c.schema, &opts).map_err(|e| (c.event_type.clone(), e))?;
+            let generator =
+                Generator::new(&c.schema, &opts).map_err(|e| (c.event_type.clone(), e))?;
             all.push(EventGenerator {
                 event_type: c.event_type.clone(),
                 major: c.major,
@@ -61,7 +62,9 @@ impl EventGenerators {
     /// The generator of `event_type` at `major`.
     #[must_use]
     pub fn get(&self, event_type: &str, major: u64) -> Option<&EventGenerator> {
-        self.all.iter().find(|g| g.event_type == event_type && g.major == major)
+        self.all
+            .iter()
+            .find(|g| g.event_type == event_type && g.major == major)
     }
 }
 
@@ -103,7 +106,6 @@ impl EventGenerator {
     }
 
     /// A proptest strategy of valid events that shrinks towards a minimal valid event.
-    #[must_use]
     pub fn valid_strategy(&self) -> BoxedStrategy<Value> {
         contracts_gen::valid_strategy(Arc::clone(&self.generator))
             .prop_map(|mut e| {
@@ -114,7 +116,6 @@ impl EventGenerator {
     }
 
     /// A proptest strategy of mutants (each aimed at one keyword and path).
-    #[must_use]
     pub fn mutant_strategy(&self) -> BoxedStrategy<Mutant> {
         contracts_gen::mutant_strategy(Arc::clone(&self.generator))
     }
@@ -138,11 +139,21 @@ pub fn repair_rules(event: &mut Value) {
 pub fn inject_persistence_field(event: &mut Value, src: &mut dyn Source) -> String {
     let mut objects = Vec::new();
     collect_objects(event, String::new(), &mut objects);
-    let at = objects.get(src.choose(objects.len())).cloned().unwrap_or_default();
+    let at = objects
+        .get(src.choose(objects.len()))
+        .cloned()
+        .unwrap_or_default();
     let name = PERSISTENCE_FIELDS[src.choose(PERSISTENCE_FIELDS.len())];
-    let target = if at.is_empty() { Some(&mut *event) } else { event.pointer_mut(&at) };
+    let target = if at.is_empty() {
+        Some(&mut *event)
+    } else {
+        event.pointer_mut(&at)
+    };
     if let Some(Value::Object(map)) = target {
-        map.insert(name.to_owned(), Value::String("2025-11-06T10:05:01.300Z".into()));
+        map.insert(
+            name.to_owned(),
+            Value::String("2025-11-06T10:05:01.300Z".into()),
+        );
     }
     format!("{at}/{name}")
 }
@@ -151,7 +162,11 @@ fn collect_objects(value: &Value, at: String, out: &mut Vec<String>) {
     match value {
         Value::Object(map) => {
             for (k, v) in map {
-                collect_objects(v, format!("{at}/{}", crate::registry::escape_pointer(k)), out);
+                collect_objects(
+                    v,
+                    format!("{at}/{}", crate::registry::escape_pointer(k)),
+                    out,
+                );
             }
             out.push(at);
         }

@@ -34,7 +34,10 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
         .collect();
     let cov = Coverage::new(&registry).map_err(CliError::Input)?;
     let report = coverage::by_type(&cov, &registry, &events);
-    let gaps: usize = report.iter().map(|t| t.missing_of(&REQUIRED_KINDS).len()).sum();
+    let gaps: usize = report
+        .iter()
+        .map(|t| t.missing_of(&REQUIRED_KINDS).len())
+        .sum();
     for t in &report {
         match args.format {
             Format::Human => human(t, out)?,
@@ -94,7 +97,11 @@ fn human(t: &TypeCoverage, out: &mut dyn Write) -> Result<(), CliError> {
     for item in t.missing() {
         let kind = serde_json::to_value(item.kind).ok();
         let kind = kind.as_ref().and_then(|k| k.as_str()).unwrap_or("?");
-        let detail = if item.detail.is_empty() { String::new() } else { format!(" {}", item.detail) };
+        let detail = if item.detail.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", item.detail)
+        };
         emit(out, &format!("  missing {kind} at {}{detail}", item.path))?;
     }
     Ok(())

@@ -49,7 +49,13 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
         }
     }
     if args.program.consumer {
-        return crate::cmd::fuzz_consumer::replay_program(&registry, &args.program, &files, args.format, out);
+        return crate::cmd::fuzz_consumer::replay_program(
+            &registry,
+            &args.program,
+            &files,
+            args.format,
+            out,
+        );
     }
     let results = fixtures::replay(&registry, &files);
     let failed = results.iter().filter(|r| r.failure.is_some()).count();

@@ -282,14 +282,20 @@ fn an_enum_value_no_valid_fixture_covers_fails_the_gate() {
     // The only valid fixtures of agent.certificate.rotated using rsa_3072 go away.
     let fixtures = dir.path().join("fixtures/events/agent.certificate.rotated");
     let mut removed = 0;
-    for entry in std::fs::read_dir(&fixtures).expect("dir").filter_map(Result::ok) {
+    for entry in std::fs::read_dir(&fixtures)
+        .expect("dir")
+        .filter_map(Result::ok)
+    {
         let text = std::fs::read_to_string(entry.path()).expect("read");
         if text.contains("\"valid\": true") && text.contains("rsa_3072") {
             std::fs::remove_file(entry.path()).expect("rm");
             removed += 1;
         }
     }
-    assert!(removed > 0, "the repository covers rsa_3072 with a valid fixture");
+    assert!(
+        removed > 0,
+        "the repository covers rsa_3072 with a valid fixture"
+    );
     let (rc, out) = check_in(dir.path());
     assert_eq!(rc, 1, "{out}");
     assert!(
@@ -324,12 +330,24 @@ fn scratch_repo() -> crate::util::tempfile_lite::TempDir {
             .current_dir(dir.path())
             .output()
             .expect("git runs");
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     };
     git(&["init", "-q"]);
     git(&["-c", "user.name=t", "-c", "user.email=t@t", "add", "."]);
-    git(&["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "baseline"]);
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@t",
+        "commit",
+        "-qm",
+        "baseline",
+    ]);
     let head = git(&["rev-parse", "HEAD"]);
     std::fs::write(dir.path().join("specs/BASELINE"), format!("{head}\n")).expect("write baseline");
     dir
@@ -339,15 +357,26 @@ fn scratch_repo() -> crate::util::tempfile_lite::TempDir {
 fn a_breaking_change_without_a_major_bump_fails_the_versioning_rule() {
     let dir = scratch_repo();
     let (rc, out) = check_in(dir.path());
-    assert_eq!(rc, 0, "unchanged specs pass against their own baseline: {out}");
-    let path = dir.path().join("specs/events/types/ticket.link_removed.v1.schema.json");
+    assert_eq!(
+        rc, 0,
+        "unchanged specs pass against their own baseline: {out}"
+    );
+    let path = dir
+        .path()
+        .join("specs/events/types/ticket.link_removed.v1.schema.json");
     let mut schema: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
     let payload = schema.pointer_mut("/$defs/payload").expect("payload");
-    payload["properties"]["reason_code"] =
-        serde_json::json!({"description": "why", "type": "string", "enum": ["duplicate", "mistake"]});
-    payload["required"].as_array_mut().expect("required").push("reason_code".into());
-    std::fs::write(&path, serde_json::to_string_pretty(&schema).expect("json") + "\n").expect("write");
+    payload["properties"]["reason_code"] = serde_json::json!({"description": "why", "type": "string", "enum": ["duplicate", "mistake"]});
+    payload["required"]
+        .as_array_mut()
+        .expect("required")
+        .push("reason_code".into());
+    std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&schema).expect("json") + "\n",
+    )
+    .expect("write");
     let docs = contracts_in(dir.path(), &["docs"], None);
     std::fs::write(dir.path().join("docs/events.md"), &docs.stdout).expect("write docs");
     let (rc, out) = check_in(dir.path());
@@ -359,7 +388,11 @@ fn a_breaking_change_without_a_major_bump_fails_the_versioning_rule() {
 #[test]
 fn removing_an_event_type_without_deprecation_fails_the_versioning_rule() {
     let dir = scratch_repo();
-    std::fs::remove_file(dir.path().join("specs/events/types/ticket.link_removed.v1.schema.json")).expect("rm");
+    std::fs::remove_file(
+        dir.path()
+            .join("specs/events/types/ticket.link_removed.v1.schema.json"),
+    )
+    .expect("rm");
     let (rc, out) = check_in(dir.path());
     assert_eq!(rc, 1, "{out}");
     assert!(out.contains("[versioning]"), "{out}");

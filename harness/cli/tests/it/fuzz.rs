@@ -473,7 +473,11 @@ fn kept_consumer_findings_replay_against_the_program() {
     let buggy = format!("{} --bug received-at", example("example-consumer"));
     let out = contracts(&["replay", "--consumer", "--cmd", &buggy, kept]);
     assert_eq!(code(&out), 1, "{}", stdout(&out));
-    assert!(stdout(&out).contains("accepted-invalid"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("accepted-invalid"),
+        "{}",
+        stdout(&out)
+    );
     let fixed = example("example-consumer");
     let out = contracts(&["replay", "--consumer", "--cmd", &fixed, kept]);
     assert_eq!(code(&out), 0, "{}", stdout(&out));

@@ -130,7 +130,8 @@ impl<'r> Coverage<'r> {
         self.required_paths(&root, "", &mut required, 0);
         let keep = |i: &Item| {
             i.path.starts_with("/payload")
-                && !(matches!(i.kind, ItemKind::Present | ItemKind::Absent) && required.contains(&i.path))
+                && !(matches!(i.kind, ItemKind::Present | ItemKind::Absent)
+                    && required.contains(&i.path))
         };
         items.retain(keep);
         covered.retain(|i| items.contains(i));
@@ -213,7 +214,13 @@ impl<'r> Coverage<'r> {
     }
 
     /// Every property path that some schema node applying there (outside conditionals) requires.
-    fn required_paths(&self, node: &Node<'_>, path: &str, out: &mut BTreeSet<String>, depth: usize) {
+    fn required_paths(
+        &self,
+        node: &Node<'_>,
+        path: &str,
+        out: &mut BTreeSet<String>,
+        depth: usize,
+    ) {
         if depth > Self::MAX_DEPTH || !node.value.is_object() {
             return;
         }
@@ -239,8 +246,11 @@ impl<'r> Coverage<'r> {
             }
         }
         if let Some(props) = Self::child(node, "properties") {
-            let names: Vec<String> =
-                props.value.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
+            let names: Vec<String> = props
+                .value
+                .as_object()
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default();
             for name in names {
                 if let Some(sub) = Self::child(&props, &name) {
                     let p = format!("{path}/{}", crate::registry::escape_pointer(&name));
@@ -269,7 +279,11 @@ impl<'r> Coverage<'r> {
         }
         let item = |kind, path: &str, detail: String| Item {
             kind,
-            path: if path.is_empty() { "/".into() } else { path.to_owned() },
+            path: if path.is_empty() {
+                "/".into()
+            } else {
+                path.to_owned()
+            },
             detail,
         };
         if let Some(r) = node.value.get("$ref").and_then(Value::as_str) {
@@ -294,7 +308,9 @@ impl<'r> Coverage<'r> {
         for key in ["anyOf", "oneOf"] {
             if let Some(branches) = Self::child(node, key) {
                 for i in 0..branches.value.as_array().map_or(0, Vec::len) {
-                    let Some(sub) = Self::index(&branches, i) else { continue };
+                    let Some(sub) = Self::index(&branches, i) else {
+                        continue;
+                    };
                     let detail = format!("{key}[{i}]");
                     match instance {
                         None => {
@@ -345,7 +361,9 @@ impl<'r> Coverage<'r> {
                 .map(|m| m.keys().cloned().collect())
                 .unwrap_or_default();
             for name in names {
-                let Some(sub) = Self::child(&props, &name) else { continue };
+                let Some(sub) = Self::child(&props, &name) else {
+                    continue;
+                };
                 let sub_path = format!("{path}/{}", crate::registry::escape_pointer(&name));
                 let member = object.and_then(|o| o.get(&name));
                 if !required.contains(name.as_str()) {
@@ -394,7 +412,11 @@ fn normalize(path: &str) -> String {
 
 /// Coverage of every contract by the valid events among `events` (grouped by their event type).
 #[must_use]
-pub fn by_type(coverage: &Coverage<'_>, registry: &Registry, events: &[Value]) -> Vec<TypeCoverage> {
+pub fn by_type(
+    coverage: &Coverage<'_>,
+    registry: &Registry,
+    events: &[Value],
+) -> Vec<TypeCoverage> {
     let mut groups: BTreeMap<(String, u64), Vec<&Value>> = BTreeMap::new();
     for e in events {
         let verdict = registry.validate_value(e);
@@ -423,8 +445,12 @@ pub fn by_type(coverage: &Coverage<'_>, registry: &Registry, events: &[Value]) -
 }
 
 /// Item kinds a valid fixture must cover (docs/coverage.md says why these and not all).
-pub const REQUIRED_KINDS: [ItemKind; 4] =
-    [ItemKind::EnumValue, ItemKind::Branch, ItemKind::Then, ItemKind::Else];
+pub const REQUIRED_KINDS: [ItemKind; 4] = [
+    ItemKind::EnumValue,
+    ItemKind::Branch,
+    ItemKind::Then,
+    ItemKind::Else,
+];
 
 /// An item no valid event can cover, with the reason (kept in `fixtures/coverage-exemptions.json`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, Serialize)]
@@ -453,7 +479,11 @@ impl<'de> serde::Deserialize<'de> for ItemKind {
             "branch" => ItemKind::Branch,
             "then" => ItemKind::Then,
             "else" => ItemKind::Else,
-            other => return Err(serde::de::Error::custom(format!("unknown item kind {other}"))),
+            other => {
+                return Err(serde::de::Error::custom(format!(
+                    "unknown item kind {other}"
+                )));
+            }
         })
     }
 }
@@ -467,7 +497,12 @@ pub fn load_exemptions(path: &std::path::Path) -> Result<Vec<Exemption>, String>
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(format!("{}: {e}", path.display())),
         Ok(text) => serde_json::from_str(&text).map_err(|e| {
-            format!("{}: line {} column {}: {e}", path.display(), e.line(), e.column())
+            format!(
+                "{}: line {} column {}: {e}",
+                path.display(),
+                e.line(),
+                e.column()
+            )
         }),
     }
 }
@@ -480,7 +515,10 @@ pub fn gaps(report: &[TypeCoverage], exemptions: &[Exemption]) -> BTreeMap<Strin
     for t in report {
         let exempt = |i: &Item| {
             exemptions.iter().any(|e| {
-                e.event_type == t.event_type && e.kind == i.kind && e.path == i.path && e.detail == i.detail
+                e.event_type == t.event_type
+                    && e.kind == i.kind
+                    && e.path == i.path
+                    && e.detail == i.detail
             })
         };
         let entry = out.entry(t.event_type.clone()).or_default();
@@ -490,16 +528,34 @@ pub fn gaps(report: &[TypeCoverage], exemptions: &[Exemption]) -> BTreeMap<Strin
                     "no valid fixture covers {} at {}{}",
                     kind_name(i.kind),
                     i.path,
-                    if i.detail.is_empty() { String::new() } else { format!(" {}", i.detail) }
+                    if i.detail.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {}", i.detail)
+                    }
                 ));
             }
         }
         for e in exemptions.iter().filter(|e| e.event_type == t.event_type) {
-            let item = Item { kind: e.kind, path: e.path.clone(), detail: e.detail.clone() };
+            let item = Item {
+                kind: e.kind,
+                path: e.path.clone(),
+                detail: e.detail.clone(),
+            };
             if !t.items.contains(&item) {
-                entry.push(format!("stale exemption: the schema has no {} at {} {}", kind_name(e.kind), e.path, e.detail));
+                entry.push(format!(
+                    "stale exemption: the schema has no {} at {} {}",
+                    kind_name(e.kind),
+                    e.path,
+                    e.detail
+                ));
             } else if t.covered.contains(&item) {
-                entry.push(format!("stale exemption: {} at {} {} is covered now; remove it", kind_name(e.kind), e.path, e.detail));
+                entry.push(format!(
+                    "stale exemption: {} at {} {} is covered now; remove it",
+                    kind_name(e.kind),
+                    e.path,
+                    e.detail
+                ));
             }
         }
     }
