@@ -1,7 +1,6 @@
-//! Generation and mutation throughput of the corpus builder (per event).
-//!
-//! `contracts_gen::Generator` is not usable yet; when it lands, its cells join this file as
-//! `generate/valid/<family>` beside the fixture-variant ones.
+//! Generation and mutation throughput: the schema-derived generator (`contracts-gen`, through the
+//! registry's event generators: envelope plus payload, oracle-checked) in valid and invalid mode,
+//! and the fixture-variant corpus builder the validation benches use.
 
 use contracts_bench::corpus::{Mutation, fresh_ids, mutate};
 use contracts_bench::{Rng, SEED};
@@ -54,5 +53,41 @@ fn generate(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, generate);
+/// Instances per second of the generator on mid-sized schemas: the envelope with a payload.
+fn engine(c: &mut Criterion) {
+    let registry =
+        contracts_core::Registry::load(&contracts_bench::root().join("specs")).expect("specs load");
+    let generators = contracts_core::events::EventGenerators::new(&registry)
+        .unwrap_or_else(|(t, e)| panic!("no generator for {t}: {e}"));
+    let mut g = c.benchmark_group("engine");
+    g.sample_size(20);
+    g.measurement_time(Duration::from_secs(3));
+    g.throughput(Throughput::Elements(1));
+    for name in ["alert.created", "asset.discovered", "scim.user.provisioned"] {
+        let generator = generators.get(name, 1).expect("event type exists");
+        g.bench_function(BenchmarkId::new("valid", name), |b| {
+            let mut seed = SEED;
+            b.iter(|| {
+                seed += 1;
+                black_box(
+                    generator
+                        .valid(&mut contracts_gen::RngSource::new(seed))
+                        .is_ok(),
+                )
+            });
+        });
+        g.bench_function(BenchmarkId::new("invalid", name), |b| {
+            let mut seed = SEED;
+            b.iter(|| {
+                seed += 1;
+                let mut src = contracts_gen::RngSource::new(seed);
+                let valid = generator.valid(&mut src).expect("valid event");
+                black_box(generator.mutant(&valid, &mut src).ok().flatten().is_some())
+            });
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, generate, engine);
 criterion_main!(benches);
