@@ -22,6 +22,58 @@ pub(crate) struct Args {
     /// Exit 1 when an enum value, anyOf/oneOf branch or if/else direction is covered by no valid fixture.
     #[arg(long)]
     require: bool,
+    /// Also measure N generated valid events per event type (and the mutation classes they admit).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    generated: u64,
+    /// Seed of the generated events.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    seed: u64,
+}
+
+/// Coverage by generated events, and the mutation classes exercised, per event type.
+struct Generated {
+    coverage: Vec<TypeCoverage>,
+    classes: std::collections::BTreeMap<String, std::collections::BTreeSet<&'static str>>,
+}
+
+fn generated(
+    registry: &contracts_core::Registry,
+    cov: &Coverage<'_>,
+    per_type: u64,
+    seed: u64,
+) -> Result<Generated, CliError> {
+    let generators = contracts_core::events::EventGenerators::new(registry)
+        .map_err(|(t, e)| CliError::Input(format!("{t}: cannot generate: {e}")))?;
+    let mut coverage = Vec::new();
+    let mut classes = std::collections::BTreeMap::new();
+    for g in generators.all() {
+        let mut events = Vec::new();
+        let set: &mut std::collections::BTreeSet<&'static str> =
+            classes.entry(g.event_type().to_owned()).or_default();
+        for i in 0..per_type {
+            let mut src =
+                contracts_gen::RngSource::new(seed.wrapping_mul(1_000_003).wrapping_add(i));
+            let Ok(event) = g.valid(&mut src) else {
+                continue;
+            };
+            for target in g.generator().mutation_targets(&event) {
+                if set.contains(target.class.as_str()) {
+                    continue;
+                }
+                if let Ok(Some(m)) = g.generator().mutate_target(&event, &target, &mut src) {
+                    if !registry.validate_value(&m.value).is_valid() {
+                        set.insert(m.class.as_str());
+                    }
+                }
+            }
+            events.push(event);
+        }
+        let refs: Vec<&serde_json::Value> = events.iter().collect();
+        if let Some(c) = registry.contract(g.event_type(), g.major()) {
+            coverage.push(cov.measure(c, &refs));
+        }
+    }
+    Ok(Generated { coverage, classes })
 }
 
 pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError> {
@@ -38,9 +90,36 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
         .iter()
         .map(|t| t.missing_of(&REQUIRED_KINDS).len())
         .sum();
+    let generated = if args.generated > 0 {
+        Some(generated(&registry, &cov, args.generated, args.seed)?)
+    } else {
+        None
+    };
     for t in &report {
+        let by_gen = generated
+            .as_ref()
+            .and_then(|g| g.coverage.iter().find(|c| c.event_type == t.event_type));
+        let classes: Vec<&str> = generated
+            .as_ref()
+            .and_then(|g| g.classes.get(&t.event_type))
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default();
         match args.format {
-            Format::Human => human(t, out)?,
+            Format::Human => {
+                human(t, out)?;
+                if let Some(g) = by_gen {
+                    emit(
+                        out,
+                        &format!(
+                            "  generated: {}/{} items from {} events; mutation classes rejected: {}",
+                            g.covered.len(),
+                            g.items.len(),
+                            g.events,
+                            classes.join(", ")
+                        ),
+                    )?;
+                }
+            }
             Format::Json => {
                 let missing: Vec<_> = t.missing().collect();
                 emit(
@@ -55,6 +134,12 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
                             "items": t.items.len(),
                             "covered": t.covered.len(),
                             "missing": missing,
+                            "generated": by_gen.map(|g| serde_json::json!({
+                                "events": g.events,
+                                "covered": g.covered.len(),
+                                "missing": g.missing().collect::<Vec<_>>(),
+                                "mutation_classes": classes,
+                            })),
                         }),
                     ),
                 )?;

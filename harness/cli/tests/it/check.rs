@@ -398,3 +398,28 @@ fn removing_an_event_type_without_deprecation_fails_the_versioning_rule() {
     assert!(out.contains("[versioning]"), "{out}");
     assert!(out.contains("ticket.link_removed"), "{out}");
 }
+
+#[test]
+fn coverage_reports_fixtures_and_generated_events_per_type() {
+    let out = contracts(&["coverage", "--format", "json", "--generated", "3"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    let records: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    let per_type: Vec<&serde_json::Value> =
+        records.iter().filter(|r| r["type"] == "coverage").collect();
+    assert_eq!(per_type.len(), 53);
+    for r in per_type {
+        let d = &r["data"];
+        assert!(d["covered"].as_u64() <= d["items"].as_u64(), "{d}");
+        assert_eq!(d["generated"]["events"], 3, "{d}");
+        assert!(
+            !d["generated"]["mutation_classes"]
+                .as_array()
+                .expect("classes")
+                .is_empty(),
+            "every type admits some mutation: {d}"
+        );
+    }
+}
