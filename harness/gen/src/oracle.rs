@@ -13,6 +13,9 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
+/// The base URI of the one-node wrapper validators (no document is registered under it).
+const NODE_BASE: &str = "urn:contracts-gen:node-oracle";
+
 /// The validators for one schema.
 pub(crate) struct Oracle {
     docs: Arc<Documents>,
@@ -69,8 +72,10 @@ impl Oracle {
         let cell = self.nodes.get(id)?;
         let validator = cell.get_or_init(|| {
             let uri = self.uris.get(id)?;
+            // The wrapper gets a base of its own: under the root's base it would shadow the root
+            // document, and every node of that document (the root too) would not resolve.
             options(self.docs.draft)
-                .with_base_uri(self.docs.base.clone())
+                .with_base_uri(NODE_BASE.to_owned())
                 .with_registry(&self.docs.registry)
                 .build(&json!({ "$ref": uri }))
                 .ok()
@@ -102,5 +107,30 @@ impl Oracle {
                 .clone()
         }?;
         Some(validator.is_valid(&Value::String(s.to_owned())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_node_of_the_root_document_gets_a_verdict() {
+        for base in [None, Some("file:///x/types/t.json".to_owned())] {
+            let schema = json!({"properties": {"a": {"const": 1}}});
+            let opts = crate::GenOptions {
+                base_uri: base,
+                ..crate::GenOptions::default()
+            };
+            let docs = Arc::new(crate::resolve::load(&schema, &opts).expect("loads"));
+            let ir = crate::ir::compile(&docs).expect("compiles");
+            let o = Oracle::new(docs, &ir, &schema).expect("builds");
+            let a = (0..ir.nodes.len())
+                .find(|&id| ir.uris[id].ends_with("#/properties/a"))
+                .expect("a node for /properties/a");
+            assert_eq!(o.node_valid(a, &json!(1)), Some(true));
+            assert_eq!(o.node_valid(a, &json!(2)), Some(false));
+            assert_eq!(o.node_valid(ir.root, &json!({"a": 2})), Some(false));
+        }
     }
 }
