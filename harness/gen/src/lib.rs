@@ -128,6 +128,8 @@ struct Counters {
 
 /// Top-level attempts of one `generate` call before it reports failure.
 const ATTEMPTS: usize = 64;
+/// The `Reroll` site of top-level attempts (inner sites are effort counts, far below this).
+const ROOT_SITE: u64 = u64::MAX;
 /// Attempts (over several seeds) `Generator::new` spends proving a schema satisfiable.
 const PROBE_SEEDS: u64 = 4;
 
@@ -190,8 +192,10 @@ impl Generator {
     /// `GenError::Unsatisfiable` when no valid value was built within the effort budget.
     pub fn generate(&self, src: &mut dyn Source) -> Result<Value, GenError> {
         let mut why_root = false;
-        for _ in 0..ATTEMPTS {
+        for attempt in 0..ATTEMPTS {
             let mut g = generate::Gen::new(&self.ir, &self.oracle);
+            // Attempt 0 of an exhausted source is the minimal instance; later ones re-draw.
+            let src = &mut source::Reroll::new(src, attempt as u64, ROOT_SITE);
             let res = g.build(&[self.ir.root], &[], src, 0);
             self.counters
                 .discarded

@@ -4,11 +4,23 @@
 //! lowest value), so a source that answers `0` once exhausted makes generation terminate on the
 //! minimal instance, and shrinking a choice sequence towards zeros shrinks the instance
 //! (the design Hypothesis uses; see `docs/generation.md`).
+//!
+//! Invariant: a finite source that has run out repeats itself (every answer `0`), so a re-draw
+//! after a rejected candidate goes through [`Reroll`], which answers an exhausted source's draws
+//! from a stream derived from the retry instead: the first try of every construct is the minimal
+//! one, and a retry is never a copy of the candidate it replaces. A live source (`RngSource`, or a
+//! `ChoiceSource` with choices left) passes through `Reroll` untouched.
 
 /// A stream of bounded choices. One interpreter (the generator) reads any of them.
 pub trait Source {
     /// A choice in `0..=max`; `0` is the simplest answer.
     fn draw(&mut self, max: u64) -> u64;
+
+    /// Has a finite source run out, so that every further answer is `0`? (An endless source:
+    /// never.)
+    fn exhausted(&self) -> bool {
+        false
+    }
 
     /// An integer in `lo..=hi` (`lo` when `hi < lo`), `lo` being the simplest.
     fn int_in_range(&mut self, lo: u64, hi: u64) -> u64 {
@@ -93,6 +105,41 @@ impl Source for RngSource {
     }
 }
 
+/// Re-draw number `retry` at some place (`site`, any number that tells places apart): a live
+/// source is read as is; once it is exhausted, the answers come from a SplitMix stream seeded by
+/// `(retry, site)`, so the re-draw differs from the all-zeros candidate it replaces. Retry `0` (the
+/// first try) is always the source itself. Deterministic: the same sequence, the same value.
+pub(crate) struct Reroll<'s> {
+    inner: &'s mut dyn Source,
+    tail: Option<RngSource>,
+}
+
+impl<'s> Reroll<'s> {
+    pub(crate) fn new(inner: &'s mut dyn Source, retry: u64, site: u64) -> Self {
+        let tail = (retry > 0).then(|| {
+            RngSource::new(
+                retry.wrapping_mul(0xD6E8_FEB8_6659_FD93).rotate_left(29)
+                    ^ site.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            )
+        });
+        Self { inner, tail }
+    }
+}
+
+impl Source for Reroll<'_> {
+    fn draw(&mut self, max: u64) -> u64 {
+        match &mut self.tail {
+            Some(t) if self.inner.exhausted() => t.draw(max),
+            _ => self.inner.draw(max),
+        }
+    }
+
+    fn exhausted(&self) -> bool {
+        // Its own stream never ends (a nested re-draw continues it); without one, it is the inner.
+        self.tail.is_none() && self.inner.exhausted()
+    }
+}
+
 /// Replays a recorded choice sequence, then answers `0`: proptest draws and shrinks the sequence.
 #[derive(Debug, Clone)]
 pub struct ChoiceSource<'a> {
@@ -116,6 +163,10 @@ impl Source for ChoiceSource<'_> {
         self.pos += 1;
         if max == u64::MAX { *c } else { c % (max + 1) }
     }
+
+    fn exhausted(&self) -> bool {
+        self.pos >= self.choices.len()
+    }
 }
 
 /// Reads choices from fuzzer bytes (`cargo fuzz`); an exhausted buffer answers `0`.
@@ -134,6 +185,10 @@ impl<'a, 'b> UnstructuredSource<'a, 'b> {
 impl Source for UnstructuredSource<'_, '_> {
     fn draw(&mut self, max: u64) -> u64 {
         self.u.int_in_range(0..=max).unwrap_or(0)
+    }
+
+    fn exhausted(&self) -> bool {
+        self.u.is_empty()
     }
 }
 
@@ -155,5 +210,31 @@ mod tests {
         let mut s = ChoiceSource::new(&[]);
         assert_eq!(s.len(3, 10), 3);
         assert!(!s.ratio(1, 2));
+    }
+
+    #[test]
+    fn reroll_is_transparent_for_live_sources_and_fresh_for_exhausted_ones() {
+        let mut a = RngSource::new(5);
+        let mut b = RngSource::new(5);
+        let mut r = Reroll::new(&mut b, 3, 9);
+        for max in [1, 7, 1000, u64::MAX] {
+            assert_eq!(a.draw(max), r.draw(max));
+        }
+        let choices = [4u64];
+        let mut c = ChoiceSource::new(&choices);
+        let mut first = Reroll::new(&mut c, 0, 9);
+        assert_eq!(first.draw(10), 4);
+        assert_eq!(
+            first.draw(10),
+            0,
+            "the first try of an exhausted source is minimal"
+        );
+        let mut again = Reroll::new(&mut c, 1, 9);
+        assert!(!again.exhausted());
+        let drawn: Vec<u64> = (0..8).map(|_| again.draw(1000)).collect();
+        assert!(
+            drawn.iter().any(|&d| d != 0),
+            "a retry is not the zeros again"
+        );
     }
 }

@@ -149,4 +149,8 @@ impl Source for Salted<'_> {
             (d % (max + 1) + self.salt % (max + 1)) % (max + 1)
         }
     }
+
+    fn exhausted(&self) -> bool {
+        self.inner.exhausted()
+    }
 }

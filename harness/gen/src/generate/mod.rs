@@ -19,7 +19,7 @@ mod string;
 
 use crate::ir::{Ir, Keywords, Node, NodeId, ty};
 use crate::oracle::Oracle;
-use crate::source::Source;
+use crate::source::{Reroll, Source};
 use serde_json::Value;
 
 pub(crate) use applicator::Flat;
@@ -80,11 +80,13 @@ impl<'a> Gen<'a> {
         if depth > HARD_DEPTH {
             return Err(Dead);
         }
-        for _ in 0..LOCAL_RETRIES {
+        for retry in 0..LOCAL_RETRIES {
             self.effort += 1;
             if self.effort > EFFORT_LIMIT {
                 return Err(Dead);
             }
+            // A re-draw: new choices even from an exhausted source (see `Reroll`).
+            let src = &mut Reroll::new(src, retry as u64, self.effort);
             let mut flat = Flat::default();
             flat.filters.extend_from_slice(filters);
             for &id in conj {

@@ -4,13 +4,15 @@
 //! floats (`instance / dB` must be integral when `dB` is a float), see [`py_multiple_ok`].
 
 use super::{Dead, Flat, Gen};
-use crate::source::Source;
+use crate::source::{Reroll, Source};
 use serde_json::{Number, Value};
 
 /// Half-width of the window an unbounded side draws from.
 const WINDOW: f64 = 1000.0;
 /// Multiples tried before giving up on one number.
 const MULTIPLE_TRIES: usize = 16;
+/// Tells number re-draws from other re-draws at the same effort count (see `Reroll`).
+const NUMBER_SITE: u64 = 2 << 40;
 /// Largest magnitude written as a JSON integer (beyond it, f64 loses integers).
 const EXACT_INT: f64 = 9_007_199_254_740_992.0;
 
@@ -121,6 +123,7 @@ impl Gen<'_> {
             return Err(Dead);
         }
         for attempt in 0..MULTIPLE_TRIES {
+            let src = &mut Reroll::new(src, attempt as u64, self.effort ^ NUMBER_SITE);
             let v = if let Some(&(m, _)) = b.multiples.first() {
                 let m = m.abs();
                 let klo = (lo / m).ceil();

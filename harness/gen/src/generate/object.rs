@@ -3,13 +3,15 @@
 use super::array::Salted;
 use super::{Dead, Flat, Gen, SOFT_DEPTH, string::free_text};
 use crate::ir::{NodeId, ty};
-use crate::source::Source;
+use crate::source::{Reroll, Source};
 use serde_json::{Map, Value};
 
 /// Extra (undeclared) keys added beyond what `minProperties` needs.
 const MAX_EXTRA_KEYS: u64 = 2;
 /// Draws of one extra key name before giving up on it.
 const NAME_TRIES: u64 = 6;
+/// Tells key-name re-draws from other re-draws at the same effort count (see `Reroll`).
+const NAME_SITE: u64 = 3 << 40;
 /// Optional declared keys per object near the root (a third of it deeper down).
 const MAX_OPTIONAL: u32 = 6;
 
@@ -159,11 +161,15 @@ impl Gen<'_> {
         };
         let mut budget = extras + NAME_TRIES * (min_p.saturating_sub(keys.len() as u64) + 1);
         let mut added = 0;
+        let mut tries = 0;
         while budget > 0
             && (keys.len() as u64) < max_p
             && ((keys.len() as u64) < min_p || added < extras)
         {
             budget -= 1;
+            // A name already taken is re-drawn, even from an exhausted source (see `Reroll`).
+            let src = &mut Reroll::new(src, tries, self.effort ^ NAME_SITE);
+            tries += 1;
             let name = self.extra_name(&patterns, &names_nodes, open, src, depth);
             let Some(name) = name else { continue };
             if !keys.contains(&name) && self.name_allowed(flat, &name) {

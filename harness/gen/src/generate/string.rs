@@ -2,10 +2,12 @@
 //! code points.
 
 use super::{Dead, Flat, Gen, format, regex};
-use crate::source::Source;
+use crate::source::{Reroll, Source};
 
 /// Draws of one string before its branch is abandoned.
 const STRING_TRIES: usize = 12;
+/// Tells string re-draws from `build` re-draws at the same effort count (see `Reroll`).
+const STRING_SITE: u64 = 1 << 40;
 /// Free text reaches this many code points past `minLength` when `maxLength` is open.
 const FREE_EXTRA: u64 = 10;
 
@@ -53,7 +55,11 @@ impl Gen<'_> {
             return Err(Dead);
         }
         let hir = spec.patterns.first().and_then(|p| regex::parse(p));
+        let alternate = hir.is_some() && !spec.formats.is_empty();
         for attempt in 0..STRING_TRIES {
+            // The first try of each construction reads the source as is (minimal when exhausted).
+            let retry = if alternate { attempt / 2 } else { attempt };
+            let src = &mut Reroll::new(src, retry as u64, self.effort ^ STRING_SITE);
             // With both a format and a pattern, alternate: either may be the one that fits both.
             let formatted = if hir.is_none() || attempt % 2 == 0 {
                 spec.formats.iter().find_map(|f| format::valid(f, src))
