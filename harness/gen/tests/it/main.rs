@@ -1,5 +1,6 @@
 //! Integration tests of contracts-gen: guarantees per keyword, determinism, the suite replay.
 
+mod choices;
 mod determinism;
 mod keywords;
 mod suite;

@@ -1,12 +1,13 @@
 //! Replays the JSON-Schema-Test-Suite (required groups of draft 2020-12 and draft 7): every value
-//! generated validates, every mutant is rejected for the keyword at the path it names.
+//! generated validates, the all-zeros choice sequence gives a valid value for every group the
+//! generator accepts, every mutant is rejected for the keyword at the path it names.
 //!
 //! The suite is read from `$JSON_SCHEMA_TEST_SUITE`, else `../shared/json-schema-test-suite` from
 //! the workspace root; when absent this says loudly that it did not run, and fails under
 //! `REQUIRE_SUITE=1`. `SUITE_FILTER=ref,-refRemote` narrows the files.
 
 use crate::referee;
-use contracts_gen::{Draft, GenError, GenOptions, Generator, RngSource};
+use contracts_gen::{ChoiceSource, Draft, GenError, GenOptions, Generator, RngSource};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -66,7 +67,7 @@ fn replay(draft_dir: &str, draft7: bool) {
         ..GenOptions::default()
     };
     let mut failures = Vec::new();
-    let (mut groups, mut generated, mut mutants) = (0, 0, 0);
+    let (mut groups, mut generated, mut mutants, mut minimal) = (0, 0, 0, 0);
     for file in files {
         let name = file
             .file_name()
@@ -88,6 +89,12 @@ fn replay(draft_dir: &str, draft7: bool) {
             let mut src = RngSource::new(i as u64);
             match Generator::new(schema, &opts) {
                 Ok(g) => {
+                    // The exhausted choice sequence (where proptest shrinking ends) gives a value.
+                    match g.generate(&mut ChoiceSource::new(&[])) {
+                        Ok(v) if referee.is_valid(&v) => minimal += 1,
+                        Ok(v) => failures.push(format!("{id}: minimal value invalid {v}")),
+                        Err(e) => failures.push(format!("{id}: no minimal value: {e}")),
+                    }
                     for _ in 0..PER_GROUP {
                         let Ok(v) = g.generate(&mut src) else { break };
                         generated += 1;
@@ -122,7 +129,10 @@ fn replay(draft_dir: &str, draft7: bool) {
             }
         }
     }
-    eprintln!("suite {draft_dir}: {groups} groups, {generated} values, {mutants} mutants checked");
+    eprintln!(
+        "suite {draft_dir}: {groups} groups, {generated} values, {minimal} minimal values, \
+         {mutants} mutants checked"
+    );
     assert!(
         failures.is_empty(),
         "{} failures:\n{}",
