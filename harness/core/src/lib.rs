@@ -19,6 +19,7 @@ pub mod check;
 pub mod docs;
 pub mod error;
 pub mod events;
+pub mod fast;
 pub mod fixtures;
 pub mod input;
 pub mod registry;

@@ -64,6 +64,10 @@ pub struct Registry {
     docs: BTreeMap<String, SchemaDoc>,
     envelope: Validator,
     by_type: HashMap<String, BTreeMap<u64, EventContract>>,
+    /// The fast path's compiled validators (issue 7), built with the reference validators.
+    fast: crate::fast::FastPath,
+    /// Whether `validate_bytes` tries the fast path first.
+    fast_on: bool,
 }
 
 impl std::fmt::Debug for Registry {
@@ -151,12 +155,45 @@ impl Registry {
                 },
             );
         }
+        let fast = {
+            let files: BTreeMap<String, Arc<Value>> = docs
+                .iter()
+                .map(|(k, d)| (k.clone(), Arc::clone(&d.value)))
+                .collect();
+            let mut contracts: Vec<(String, u64, String)> = by_type
+                .values()
+                .flat_map(BTreeMap::values)
+                .map(|c| (c.event_type.clone(), c.major, c.rel_path.clone()))
+                .collect();
+            contracts.sort();
+            crate::fast::FastPath::build(&files, &contracts)
+        };
         Ok(Registry {
             root: root.to_path_buf(),
             docs,
             envelope,
             by_type,
+            fast,
+            fast_on: crate::fast::DEFAULT_ON,
         })
+    }
+
+    /// The fast path's compiled validators; [`crate::fast::FastPath::fallbacks`] lists the event
+    /// types it could not compile (they use the reference path).
+    #[must_use]
+    pub fn fast_path(&self) -> &crate::fast::FastPath {
+        &self.fast
+    }
+
+    /// Whether `validate_bytes` tries the fast path first.
+    #[must_use]
+    pub fn fast_path_on(&self) -> bool {
+        self.fast_on
+    }
+
+    /// Turn the fast path on or off (`false`: every event takes the reference path).
+    pub fn set_fast_path(&mut self, on: bool) {
+        self.fast_on = on;
     }
 
     /// The specs root this registry was loaded from.

@@ -202,6 +202,26 @@ impl Registry {
     /// JSON nested deeper than serde_json's recursion limit (128) is unreadable, not a crash.
     #[must_use]
     pub fn validate_bytes_with(&self, bytes: &[u8], detail: Detail) -> Verdict {
+        if self.fast_path_on() {
+            if let crate::fast::Fast::Valid {
+                event_type,
+                event_id,
+            } = self.fast_path().check(bytes)
+            {
+                return Verdict {
+                    status: Status::Valid,
+                    event_type: Some(event_type.to_owned()),
+                    event_id: Some(event_id.to_owned()),
+                    violations: Vec::new(),
+                };
+            }
+        }
+        self.validate_bytes_reference(bytes, detail)
+    }
+
+    /// The reference path for bytes: parse into a `Value`, then [`Registry::validate_value_with`].
+    #[must_use]
+    pub fn validate_bytes_reference(&self, bytes: &[u8], detail: Detail) -> Verdict {
         match serde_json::from_slice::<Value>(bytes) {
             Ok(event) => self.validate_value_with(&event, detail),
             Err(e) => Verdict::unreadable(format!("not valid JSON: {e}")),

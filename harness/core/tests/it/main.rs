@@ -1,3 +1,4 @@
 //! Integration tests of contracts-core against the repository's own specs.
 
 mod envelope_rules;
+mod fastpath;

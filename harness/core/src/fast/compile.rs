@@ -1,0 +1,488 @@
+//! Schema -> compiled tree. Every `allOf` and `$ref` is flattened into one conjunction per
+//! instance location, and the conjunction merged into one [`Node`]. A keyword the compiler does not
+//! know makes the whole event type fall back to the reference path (the fast path never guesses).
+
+use jsonschema::{EmailOptions, Validator};
+use regex::Regex;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+pub(crate) const T_NULL: u8 = 1;
+pub(crate) const T_BOOL: u8 = 2;
+pub(crate) const T_INT: u8 = 4;
+pub(crate) const T_NUM: u8 = 8;
+pub(crate) const T_STR: u8 = 16;
+pub(crate) const T_ARR: u8 = 32;
+pub(crate) const T_OBJ: u8 = 64;
+pub(crate) const T_ALL: u8 = 127;
+
+/// Index of a node in [`Compiled::nodes`]; node 0 accepts anything (but still scans it).
+pub(crate) type NodeId = u32;
+pub(crate) const ANY: NodeId = 0;
+
+/// A literal of `enum` / `const` the fast path can compare exactly.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Lit {
+    Null,
+    Bool(bool),
+    Int(i128),
+    Str(String),
+}
+
+/// A numeric bound from the schema.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Num {
+    I(i128),
+    F(f64),
+}
+
+/// A format checked by the jsonschema crate's own code, so the verdict agrees by construction.
+#[derive(Clone)]
+pub(crate) struct Format {
+    pub(crate) name: String,
+    pub(crate) validator: Arc<Validator>,
+}
+
+/// One merged conjunction of schema constraints at one instance location.
+#[derive(Clone, Default)]
+pub(crate) struct Node {
+    pub(crate) never: bool,
+    pub(crate) types: u8,
+    pub(crate) min_len: Option<u64>,
+    pub(crate) max_len: Option<u64>,
+    pub(crate) patterns: Vec<Arc<Regex>>,
+    pub(crate) formats: Vec<Format>,
+    /// Each inner list must contain the instance (`enum`s and `const`s of the conjunction).
+    pub(crate) enums: Vec<Vec<Lit>>,
+    pub(crate) minimum: Vec<(Num, bool)>,
+    pub(crate) maximum: Vec<(Num, bool)>,
+    pub(crate) props: Vec<(String, NodeId)>,
+    pub(crate) required: u64,
+    pub(crate) closed: bool,
+    pub(crate) additional: Option<NodeId>,
+    pub(crate) min_props: Option<u64>,
+    pub(crate) max_props: Option<u64>,
+    pub(crate) items: Option<NodeId>,
+    pub(crate) min_items: Option<u64>,
+    pub(crate) max_items: Option<u64>,
+    pub(crate) unique: bool,
+    pub(crate) any_of: Vec<Vec<NodeId>>,
+    pub(crate) ifs: Vec<(NodeId, Option<NodeId>, Option<NodeId>)>,
+    pub(crate) nots: Vec<NodeId>,
+}
+
+impl Node {
+    pub(crate) fn has_applicators(&self) -> bool {
+        !(self.any_of.is_empty() && self.ifs.is_empty() && self.nots.is_empty())
+    }
+}
+
+/// Keywords that only annotate.
+fn is_annotation(k: &str) -> bool {
+    k.starts_with("x-")
+        || matches!(
+            k,
+            "description"
+                | "title"
+                | "$comment"
+                | "examples"
+                | "default"
+                | "deprecated"
+                | "readOnly"
+                | "writeOnly"
+                | "$schema"
+                | "$defs"
+        )
+}
+
+/// Shared compile state: the schema files, compiled regexes and format validators.
+pub(crate) struct Compiler<'d> {
+    docs: &'d BTreeMap<String, Arc<Value>>,
+    regexes: HashMap<String, Arc<Regex>>,
+    formats: HashMap<String, Arc<Validator>>,
+    pub(crate) nodes: Vec<Node>,
+}
+
+type Conj<'v> = Vec<(&'v Value, String)>;
+
+impl<'d> Compiler<'d> {
+    pub(crate) fn new(docs: &'d BTreeMap<String, Arc<Value>>) -> Self {
+        Compiler {
+            docs,
+            regexes: HashMap::new(),
+            formats: HashMap::new(),
+            nodes: vec![Node {
+                types: T_ALL,
+                ..Node::default()
+            }],
+        }
+    }
+
+    /// Compile the schema at `base` (a file path relative to the specs root) into a node.
+    pub(crate) fn compile_root(&mut self, base: &str) -> Result<NodeId, String> {
+        let mark = self.nodes.len();
+        let doc = self
+            .docs
+            .get(base)
+            .ok_or_else(|| format!("no schema {base}"))?;
+        let mut conj = Vec::new();
+        self.collect(doc, base, &mut conj, 0)?;
+        let r = self.build(conj, 0);
+        if r.is_err() {
+            self.nodes.truncate(mark);
+        }
+        r
+    }
+
+    fn resolve(&self, reference: &str, base: &str) -> Result<(&'d Value, String), String> {
+        let (file, pointer) = reference.split_once('#').unwrap_or((reference, ""));
+        let file = if file.is_empty() {
+            base.to_owned()
+        } else {
+            if file.contains(':') {
+                return Err(format!(
+                    "$ref {reference}: only relative references compile"
+                ));
+            }
+            let dir = base.rsplit_once('/').map_or("", |(d, _)| d);
+            let mut parts: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
+            for seg in file.split('/') {
+                match seg {
+                    "" | "." => {}
+                    ".." => {
+                        parts
+                            .pop()
+                            .ok_or_else(|| format!("$ref {reference} leaves the tree"))?;
+                    }
+                    s => parts.push(s),
+                }
+            }
+            parts.join("/")
+        };
+        let doc = self
+            .docs
+            .get(&file)
+            .ok_or_else(|| format!("$ref {reference}: no file {file}"))?;
+        if pointer.contains('%') || pointer.contains('~') {
+            return Err(format!("$ref {reference}: escaped pointer"));
+        }
+        let target = doc
+            .pointer(pointer)
+            .ok_or_else(|| format!("$ref {reference}: no target"))?;
+        Ok((target, file))
+    }
+
+    /// Flatten `allOf` and `$ref` into a list of schema objects that all apply here.
+    fn collect(
+        &self,
+        schema: &'d Value,
+        base: &str,
+        out: &mut Conj<'d>,
+        depth: usize,
+    ) -> Result<(), String> {
+        if depth > 32 {
+            return Err("schema nesting deeper than 32 ($ref cycle?)".into());
+        }
+        match schema {
+            Value::Bool(true) => Ok(()),
+            Value::Bool(false) => {
+                out.push((schema, base.to_owned()));
+                Ok(())
+            }
+            Value::Object(map) => {
+                out.push((schema, base.to_owned()));
+                if let Some(r) = map.get("$ref") {
+                    let r = r.as_str().ok_or("$ref not a string")?;
+                    let (target, file) = self.resolve(r, base)?;
+                    self.collect(target, &file, out, depth + 1)?;
+                }
+                if let Some(all) = map.get("allOf") {
+                    for s in all.as_array().ok_or("allOf not an array")? {
+                        self.collect(s, base, out, depth + 1)?;
+                    }
+                }
+                Ok(())
+            }
+            _ => Err("schema is neither an object nor a boolean".into()),
+        }
+    }
+
+    fn sub(&mut self, schema: &'d Value, base: &str, depth: usize) -> Result<NodeId, String> {
+        let mut conj = Vec::new();
+        self.collect(schema, base, &mut conj, depth)?;
+        self.build(conj, depth + 1)
+    }
+
+    fn regex(&mut self, pattern: &str) -> Result<Arc<Regex>, String> {
+        if let Some(r) = self.regexes.get(pattern) {
+            return Ok(Arc::clone(r));
+        }
+        let translated = jsonschema_regex::to_rust_regex(pattern)
+            .map_err(|()| format!("pattern {pattern} does not translate"))?;
+        let r = Arc::new(Regex::new(&translated).map_err(|e| e.to_string())?);
+        self.regexes.insert(pattern.to_owned(), Arc::clone(&r));
+        Ok(r)
+    }
+
+    fn format(&mut self, name: &str) -> Result<Format, String> {
+        if !matches!(
+            name,
+            "uuid" | "date-time" | "uri-reference" | "ipv4" | "ipv6" | "email"
+        ) {
+            return Err(format!("format {name} not compiled"));
+        }
+        if let Some(v) = self.formats.get(name) {
+            return Ok(Format {
+                name: name.to_owned(),
+                validator: Arc::clone(v),
+            });
+        }
+        let v = jsonschema::draft202012::options()
+            .should_validate_formats(true)
+            .with_email_options(EmailOptions::default().without_display_text())
+            .build(&serde_json::json!({ "format": name }))
+            .map_err(|e| e.to_string())?;
+        let v = Arc::new(v);
+        self.formats.insert(name.to_owned(), Arc::clone(&v));
+        Ok(Format {
+            name: name.to_owned(),
+            validator: v,
+        })
+    }
+
+    fn build(&mut self, conj: Conj<'d>, depth: usize) -> Result<NodeId, String> {
+        if depth > 48 {
+            return Err("schema nesting deeper than 48".into());
+        }
+        let mut n = Node {
+            types: T_ALL,
+            ..Node::default()
+        };
+        let mut object_parts: Vec<(&'d serde_json::Map<String, Value>, &str)> = Vec::new();
+        let mut required: Vec<&str> = Vec::new();
+        let mut items: Conj<'d> = Vec::new();
+        for (schema, base) in &conj {
+            let Value::Object(map) = schema else {
+                n.never = true;
+                continue;
+            };
+            let mut has_object_kw = false;
+            for (k, v) in map {
+                let bad = || format!("keyword {k}: unsupported value {v}");
+                match k.as_str() {
+                    k if is_annotation(k) => {}
+                    "$ref" | "allOf" => {}
+                    "then" | "else" => {}
+                    "type" => {
+                        let mut t = 0;
+                        let names: Vec<&Value> = match v {
+                            Value::Array(a) => a.iter().collect(),
+                            other => vec![other],
+                        };
+                        for name in names {
+                            t |= match name.as_str().ok_or_else(bad)? {
+                                "null" => T_NULL,
+                                "boolean" => T_BOOL,
+                                "integer" => T_INT,
+                                "number" => T_INT | T_NUM,
+                                "string" => T_STR,
+                                "array" => T_ARR,
+                                "object" => T_OBJ,
+                                _ => return Err(bad()),
+                            };
+                        }
+                        n.types &= t;
+                    }
+                    "enum" | "const" => {
+                        let vals: Vec<&Value> = if k == "enum" {
+                            v.as_array().ok_or_else(bad)?.iter().collect()
+                        } else {
+                            vec![v]
+                        };
+                        let mut lits = Vec::new();
+                        for val in vals {
+                            lits.push(match val {
+                                Value::Null => Lit::Null,
+                                Value::Bool(b) => Lit::Bool(*b),
+                                Value::String(s) => Lit::Str(s.clone()),
+                                Value::Number(x) => {
+                                    if let Some(i) = x.as_i64() {
+                                        Lit::Int(i128::from(i))
+                                    } else if let Some(u) = x.as_u64() {
+                                        Lit::Int(i128::from(u))
+                                    } else {
+                                        return Err(bad());
+                                    }
+                                }
+                                _ => return Err(bad()),
+                            });
+                        }
+                        n.enums.push(lits);
+                    }
+                    "pattern" => {
+                        let r = self.regex(v.as_str().ok_or_else(bad)?)?;
+                        n.patterns.push(r);
+                    }
+                    "format" => {
+                        let f = self.format(v.as_str().ok_or_else(bad)?)?;
+                        n.formats.push(f);
+                    }
+                    "minLength" => n.min_len = max_opt(n.min_len, v.as_u64().ok_or_else(bad)?),
+                    "maxLength" => n.max_len = min_opt(n.max_len, v.as_u64().ok_or_else(bad)?),
+                    "minItems" => n.min_items = max_opt(n.min_items, v.as_u64().ok_or_else(bad)?),
+                    "maxItems" => n.max_items = min_opt(n.max_items, v.as_u64().ok_or_else(bad)?),
+                    "minProperties" => {
+                        n.min_props = max_opt(n.min_props, v.as_u64().ok_or_else(bad)?);
+                    }
+                    "maxProperties" => {
+                        n.max_props = min_opt(n.max_props, v.as_u64().ok_or_else(bad)?);
+                    }
+                    "uniqueItems" => n.unique |= v.as_bool().ok_or_else(bad)?,
+                    "minimum" | "exclusiveMinimum" | "maximum" | "exclusiveMaximum" => {
+                        let x = match v {
+                            Value::Number(x) => {
+                                if let Some(i) = x.as_i64() {
+                                    Num::I(i128::from(i))
+                                } else if let Some(u) = x.as_u64() {
+                                    Num::I(i128::from(u))
+                                } else {
+                                    Num::F(x.as_f64().ok_or_else(bad)?)
+                                }
+                            }
+                            _ => return Err(bad()),
+                        };
+                        let exclusive = k.starts_with("exclusive");
+                        if k.ends_with("inimum") {
+                            n.minimum.push((x, exclusive));
+                        } else {
+                            n.maximum.push((x, exclusive));
+                        }
+                    }
+                    "properties" => {
+                        v.as_object().ok_or_else(bad)?;
+                        has_object_kw = true;
+                    }
+                    "additionalProperties" => has_object_kw = true,
+                    "required" => {
+                        for r in v.as_array().ok_or_else(bad)? {
+                            required.push(r.as_str().ok_or_else(bad)?);
+                        }
+                    }
+                    "items" => items.push((v, base.clone())),
+                    "anyOf" => {
+                        let mut branches = Vec::new();
+                        for b in v.as_array().ok_or_else(bad)? {
+                            branches.push(self.sub(b, base, depth)?);
+                        }
+                        n.any_of.push(branches);
+                    }
+                    "not" => {
+                        let id = self.sub(v, base, depth)?;
+                        n.nots.push(id);
+                    }
+                    "if" => {
+                        let c = self.sub(v, base, depth)?;
+                        let t = match map.get("then") {
+                            Some(s) => Some(self.sub(s, base, depth)?),
+                            None => None,
+                        };
+                        let e = match map.get("else") {
+                            Some(s) => Some(self.sub(s, base, depth)?),
+                            None => None,
+                        };
+                        n.ifs.push((c, t, e));
+                    }
+                    other => return Err(format!("keyword {other} not compiled")),
+                }
+            }
+            if has_object_kw {
+                object_parts.push((map, base.as_str()));
+            }
+        }
+        // Objects: the union of every conjunct's property names (and required names); each name's
+        // schema is the conjunction of what every conjunct says of it.
+        let mut keys: Vec<&str> = Vec::new();
+        for (map, _) in &object_parts {
+            if let Some(Value::Object(props)) = map.get("properties") {
+                for k in props.keys() {
+                    if !keys.contains(&k.as_str()) {
+                        keys.push(k);
+                    }
+                }
+            }
+        }
+        for r in &required {
+            if !keys.contains(r) {
+                keys.push(r);
+            }
+        }
+        if keys.len() > 64 {
+            return Err("more than 64 properties in one object".into());
+        }
+        let mut additional: Conj<'d> = Vec::new();
+        for (map, base) in &object_parts {
+            match map.get("additionalProperties") {
+                Some(Value::Bool(false)) => n.closed = true,
+                Some(s) => additional.push((s, (*base).to_owned())),
+                None => {}
+            }
+        }
+        for key in &keys {
+            let mut sub: Conj<'d> = Vec::new();
+            for (map, base) in &object_parts {
+                let prop = map
+                    .get("properties")
+                    .and_then(|p| p.get(*key))
+                    .or_else(|| map.get("additionalProperties"));
+                if let Some(s) = prop {
+                    self.collect(s, base, &mut sub, depth)?;
+                }
+            }
+            let id = if sub.is_empty() {
+                ANY
+            } else {
+                self.build(sub, depth + 1)?
+            };
+            n.props.push(((*key).to_owned(), id));
+        }
+        for r in &required {
+            let i = keys.iter().position(|k| k == r).unwrap_or_default();
+            n.required |= 1 << i;
+        }
+        if !n.closed && !additional.is_empty() {
+            let mut sub = Vec::new();
+            for (s, base) in &additional {
+                self.collect(s, base, &mut sub, depth)?;
+            }
+            n.additional = Some(self.build(sub, depth + 1)?);
+        }
+        if !items.is_empty() {
+            let mut sub = Vec::new();
+            for (s, base) in &items {
+                if s.is_array() {
+                    return Err("tuple items not compiled".into());
+                }
+                self.collect(s, base, &mut sub, depth)?;
+            }
+            n.items = Some(self.build(sub, depth + 1)?);
+        }
+        // A pattern that already pins the canonical UUID form implies format "uuid".
+        const UUID: &str =
+            "^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$";
+        if n.patterns.iter().any(|r| r.as_str() == UUID) {
+            n.formats.retain(|f| f.name != "uuid");
+        }
+        let id = NodeId::try_from(self.nodes.len()).map_err(|e| e.to_string())?;
+        self.nodes.push(n);
+        Ok(id)
+    }
+}
+
+fn max_opt(a: Option<u64>, b: u64) -> Option<u64> {
+    Some(a.map_or(b, |a| a.max(b)))
+}
+
+fn min_opt(a: Option<u64>, b: u64) -> Option<u64> {
+    Some(a.map_or(b, |a| a.min(b)))
+}

@@ -1,0 +1,208 @@
+//! The fast path (issue 7): a validating scanner compiled from each event type's schema
+//! (envelope and payload together) that says "certainly valid" without building a `Value`.
+//!
+//! Contract with the reference path ([`Registry::validate_value`](crate::Registry::validate_value)):
+//! the fast path answers [`Fast::Valid`] only for an event the reference path judges valid; for
+//! everything else it answers [`Fast::Unsure`] and the caller runs the reference path, so verdicts
+//! and error lists are exactly the reference ones. Schemas (or keywords, formats, numbers) it cannot
+//! compile exactly send their event type to the reference path, listed by [`FastPath::fallbacks`].
+//!
+//! Route: a hand-written scanner over the bytes (no serde, no `Value`). Dispatch reads the
+//! top-level members with a cheap skim (`event_type`, `schema_version`, `event_id`,
+//! `causation_id` may appear in any order), then one validating pass from the first byte.
+
+mod compile;
+mod scan;
+
+use crate::validate::schema_major;
+use compile::{Compiler, Node, NodeId};
+use scan::{Fail, Scanner};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// The fast path's answer for one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fast<'a> {
+    /// Valid by schema and by the harness rules; the reference path would say the same.
+    Valid {
+        /// The event's `event_type`.
+        event_type: &'a str,
+        /// The event's `event_id`.
+        event_id: &'a str,
+    },
+    /// Not decided here (invalid, unreadable, unknown type or not compiled): ask the reference path.
+    Unsure,
+}
+
+/// One event type (at one MAJOR) the fast path does not compile, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fallback {
+    /// The event type.
+    pub event_type: String,
+    /// Its MAJOR.
+    pub major: u64,
+    /// Why it stays on the reference path.
+    pub reason: String,
+}
+
+/// Compiled validators of every event type the compiler could compile.
+pub struct FastPath {
+    nodes: Vec<Node>,
+    roots: HashMap<String, Vec<(u64, NodeId)>>,
+    fallbacks: Vec<Fallback>,
+}
+
+impl std::fmt::Debug for FastPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FastPath")
+            .field("nodes", &self.nodes.len())
+            .field("types", &self.roots.len())
+            .field("fallbacks", &self.fallbacks)
+            .finish()
+    }
+}
+
+impl FastPath {
+    /// Compile every `(event_type, major, schema file)`; `docs` maps a file path relative to the
+    /// specs root to its parsed schema.
+    #[must_use]
+    pub fn build(docs: &BTreeMap<String, Arc<Value>>, contracts: &[(String, u64, String)]) -> Self {
+        let mut compiler = Compiler::new(docs);
+        let mut roots: HashMap<String, Vec<(u64, NodeId)>> = HashMap::new();
+        let mut fallbacks = Vec::new();
+        for (event_type, major, file) in contracts {
+            match compiler.compile_root(file) {
+                Ok(id) => roots
+                    .entry(event_type.clone())
+                    .or_default()
+                    .push((*major, id)),
+                Err(reason) => fallbacks.push(Fallback {
+                    event_type: event_type.clone(),
+                    major: *major,
+                    reason,
+                }),
+            }
+        }
+        FastPath {
+            nodes: compiler.nodes,
+            roots,
+            fallbacks,
+        }
+    }
+
+    /// Event types on the reference path, with the reason.
+    #[must_use]
+    pub fn fallbacks(&self) -> &[Fallback] {
+        &self.fallbacks
+    }
+
+    /// `(event_type, MAJOR)` of every compiled contract, sorted.
+    #[must_use]
+    pub fn compiled(&self) -> Vec<(String, u64)> {
+        let mut all: Vec<(String, u64)> = self
+            .roots
+            .iter()
+            .flat_map(|(t, ms)| ms.iter().map(|(m, _)| (t.clone(), *m)))
+            .collect();
+        all.sort();
+        all
+    }
+
+    /// Judge `bytes`: [`Fast::Valid`] only when the reference path would say valid.
+    #[must_use]
+    pub fn check<'a>(&self, bytes: &'a [u8]) -> Fast<'a> {
+        self.try_check(bytes).unwrap_or(Fast::Unsure)
+    }
+
+    fn try_check<'a>(&self, bytes: &'a [u8]) -> Result<Fast<'a>, Fail> {
+        let mut s = Scanner::new(bytes);
+        let top = envelope(&mut s)?;
+        let (Some(event_type), Some(version), Some(event_id)) =
+            (top.event_type, top.schema_version, top.event_id)
+        else {
+            return Err(Fail::Unsure);
+        };
+        let major = schema_major(version).ok_or(Fail::Unsure)?;
+        let root = self
+            .roots
+            .get(event_type)
+            .and_then(|ms| ms.iter().find(|(m, _)| *m == major))
+            .map(|(_, id)| *id)
+            .ok_or(Fail::Unsure)?;
+        if top.causation_id == Some(event_id) {
+            return Err(Fail::Unsure); // self_causation: the reference path names it
+        }
+        s.pos = 0;
+        s.check(&self.nodes, root)?;
+        s.ws();
+        if s.pos != bytes.len() {
+            return Err(Fail::Unsure);
+        }
+        Ok(Fast::Valid {
+            event_type,
+            event_id,
+        })
+    }
+}
+
+#[derive(Default)]
+struct Top<'a> {
+    event_type: Option<&'a str>,
+    schema_version: Option<&'a str>,
+    event_id: Option<&'a str>,
+    causation_id: Option<&'a str>,
+}
+
+/// Skim the top-level members for the four the dispatch and R3 need (strings without escapes).
+fn envelope<'a>(s: &mut Scanner<'a>) -> Result<Top<'a>, Fail> {
+    let mut top = Top::default();
+    s.ws();
+    if s.peek() != Some(b'{') {
+        return Err(Fail::Unsure);
+    }
+    s.pos += 1;
+    s.ws();
+    if s.peek() == Some(b'}') {
+        return Err(Fail::Unsure);
+    }
+    loop {
+        s.ws();
+        let (key, escaped) = s.raw_string()?;
+        if escaped {
+            return Err(Fail::Unsure);
+        }
+        s.ws();
+        if s.peek() != Some(b':') {
+            return Err(Fail::Unsure);
+        }
+        s.pos += 1;
+        s.ws();
+        let slot = match key {
+            "event_type" => Some(&mut top.event_type),
+            "schema_version" => Some(&mut top.schema_version),
+            "event_id" => Some(&mut top.event_id),
+            "causation_id" => Some(&mut top.causation_id),
+            _ => None,
+        };
+        match slot {
+            Some(slot) if s.peek() == Some(b'"') => {
+                let (v, escaped) = s.raw_string()?;
+                if escaped || slot.is_some() {
+                    return Err(Fail::Unsure);
+                }
+                *slot = Some(v);
+            }
+            _ => s.skim()?,
+        }
+        s.ws();
+        match s.peek() {
+            Some(b',') => s.pos += 1,
+            Some(b'}') => return Ok(top),
+            _ => return Err(Fail::Unsure),
+        }
+    }
+}
+
+/// Whether a freshly loaded [`crate::Registry`] tries the fast path first.
+pub const DEFAULT_ON: bool = true;
