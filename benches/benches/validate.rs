@@ -4,7 +4,7 @@
 //! docs/performance.md; `family/{parse,verdict}/valid/<family>` splits valid events by family.
 //! `CONTRACTS_BENCH_QUICK=1` keeps the headline cells only, with shorter sampling (bench-compare).
 
-use contracts_bench::cell::{CELLS, VARIANTS, Workload};
+use contracts_bench::cell::{CELLS, FAST_CELLS, VARIANTS, Workload};
 use contracts_bench::{Corpus, SEED};
 use contracts_core::Registry;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -24,6 +24,23 @@ fn headline(c: &mut Criterion) {
     g.warm_up_time(Duration::from_secs(1));
     g.measurement_time(Duration::from_secs(if quick() { 2 } else { 4 }));
     for cell in CELLS {
+        let n = work.events(cell).map_or(0, <[_]>::len);
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(cell, |b| b.iter(|| work.pass(cell)));
+    }
+    g.finish();
+}
+
+/// Issue 7: the fast path beside the parse floor and the forced reference path, one run.
+fn fastpath(c: &mut Criterion) {
+    let registry = contracts_bench::registry().expect("specs/ loads");
+    let corpus = Corpus::build(&registry, SEED, VARIANTS);
+    let work = Workload::new(&registry, &corpus);
+    let mut g = c.benchmark_group("fastpath");
+    g.sample_size(if quick() { 20 } else { 50 });
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(if quick() { 2 } else { 4 }));
+    for cell in FAST_CELLS {
         let n = work.events(cell).map_or(0, <[_]>::len);
         g.throughput(Throughput::Elements(n as u64));
         g.bench_function(cell, |b| b.iter(|| work.pass(cell)));
@@ -75,5 +92,5 @@ fn per_family(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, headline, per_family);
+criterion_group!(benches, headline, fastpath, per_family);
 criterion_main!(benches);

@@ -26,6 +26,18 @@ pub const CELLS: [&str; 7] = [
     "verdict/mix",
 ];
 
+/// Issue 7 cells, on the same corpus: `fast/X` is the fast path alone (`FastPath::check`),
+/// `reference/X` forces the reference path (serde_json `Value` + jsonschema), `verdict/X` is the
+/// public `validate_bytes` (fast path first, reference for anything not certainly valid).
+pub const FAST_CELLS: [&str; 6] = [
+    "parse/valid",
+    "fast/valid",
+    "verdict/valid",
+    "reference/valid",
+    "verdict/mix",
+    "reference/mix",
+];
+
 /// The registry plus the corpus as byte slices, per cell.
 pub struct Workload<'a> {
     registry: &'a Registry,
@@ -83,6 +95,18 @@ impl<'a> Workload<'a> {
         if cell.starts_with("parse/") {
             for bytes in events {
                 black_box(serde_json::from_slice::<serde_json::Value>(black_box(bytes)).is_ok());
+            }
+        } else if cell.starts_with("fast/") {
+            let fast = self.registry.fast_path();
+            for bytes in events {
+                black_box(fast.check(black_box(bytes)));
+            }
+        } else if cell.starts_with("reference/") {
+            for bytes in events {
+                black_box(
+                    self.registry
+                        .validate_bytes_reference(black_box(bytes), detail),
+                );
             }
         } else {
             for bytes in events {

@@ -56,6 +56,9 @@ pub(crate) struct Args {
     /// Print events per second to stderr at the end.
     #[arg(long)]
     stats: bool,
+    /// Judge every event on the reference path (serde_json + jsonschema), not the fast path.
+    #[arg(long)]
+    reference: bool,
     /// Files of JSON Lines or one JSON document (an event or an array of events); `-` is stdin.
     #[arg(value_name = "FILE", default_value = "-")]
     files: Vec<PathBuf>,
@@ -81,7 +84,10 @@ impl Counts {
 }
 
 pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError> {
-    let registry = args.specs.load()?;
+    let mut registry = args.specs.load()?;
+    if args.reference {
+        registry.set_fast_path(false);
+    }
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
