@@ -2,3 +2,4 @@
 
 mod envelope_rules;
 mod fastpath;
+mod properties;
