@@ -17,6 +17,10 @@ pub(crate) const T_ARR: u8 = 32;
 pub(crate) const T_OBJ: u8 = 64;
 pub(crate) const T_ALL: u8 = 127;
 
+/// The canonical UUID pattern of common.schema.json (matched without the regex engine).
+pub(crate) const UUID: &str =
+    "^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$";
+
 /// Index of a node in [`Compiled::nodes`]; node 0 accepts anything (but still scans it).
 pub(crate) type NodeId = u32;
 pub(crate) const ANY: NodeId = 0;
@@ -468,8 +472,6 @@ impl<'d> Compiler<'d> {
             n.items = Some(self.build(sub, depth + 1)?);
         }
         // A pattern that already pins the canonical UUID form implies format "uuid".
-        const UUID: &str =
-            "^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$";
         if n.patterns.iter().any(|r| r.as_str() == UUID) {
             n.formats.retain(|f| f.name != "uuid");
         }

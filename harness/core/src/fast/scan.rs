@@ -457,7 +457,12 @@ fn check_string(n: &Node, s: &str) -> Res {
         }
     }
     for r in &n.patterns {
-        if !r.is_match(s) {
+        let ok = if r.as_str() == super::compile::UUID {
+            is_uuid(s.as_bytes())
+        } else {
+            r.is_match(s)
+        };
+        if !ok {
             return Err(Fail::Invalid);
         }
     }
@@ -620,4 +625,48 @@ fn json_eq(a: &serde_json::Value, b: &serde_json::Value) -> Result<bool, Fail> {
         }
         _ => a == b,
     })
+}
+
+/// `^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$` without the regex
+/// engine (the test `uuid_matcher_agrees_with_the_regex` keeps the two equal).
+pub(crate) fn is_uuid(b: &[u8]) -> bool {
+    let hex = |c: &u8| matches!(c, b'0'..=b'9' | b'a'..=b'f');
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            14 => matches!(c, b'1'..=b'8'),
+            19 => matches!(c, b'8' | b'9' | b'a' | b'b'),
+            _ => hex(c),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuid_matcher_agrees_with_the_regex() {
+        let r = regex::Regex::new(super::super::compile::UUID).expect("regex");
+        let base = b"0e236b5a-f872-4dc0-a2ea-1e6b8b07e756".to_vec();
+        let alphabet = b"0123456789abcdefABCDEF-g\\n \xc3";
+        assert!(is_uuid(&base) && r.is_match(std::str::from_utf8(&base).expect("utf8")));
+        for i in 0..=base.len() {
+            for &c in alphabet {
+                for op in 0..3 {
+                    let mut v = base.clone();
+                    match op {
+                        0 if i < v.len() => v[i] = c,
+                        1 => v.insert(i, c),
+                        2 if i < v.len() => {
+                            v.remove(i);
+                        }
+                        _ => continue,
+                    }
+                    if let Ok(s) = std::str::from_utf8(&v) {
+                        assert_eq!(is_uuid(&v), r.is_match(s), "{s}");
+                    }
+                }
+            }
+        }
+    }
 }
