@@ -174,7 +174,7 @@ impl Registry {
             envelope,
             by_type,
             fast,
-            fast_on: crate::fast::DEFAULT_ON,
+            fast_on: crate::fast::default_on(),
         })
     }
 
