@@ -430,7 +430,7 @@ fn split_scheme(s: &str) -> Option<(&str, &str)> {
 }
 
 /// Resolve `.` and `..` in a `/`-separated relative path; `None` when it climbs above the root.
-fn normalize(path: &str) -> Option<String> {
+pub(crate) fn normalize(path: &str) -> Option<String> {
     let mut parts: Vec<&str> = Vec::new();
     for seg in path.split('/') {
         match seg {

@@ -150,7 +150,7 @@ impl<'r> Coverage<'r> {
             from.doc.to_owned()
         } else {
             let dir = from.doc.rsplit_once('/').map_or("", |(d, _)| d);
-            normalize(&format!("{dir}/{target}"))
+            crate::registry::normalize(&format!("{dir}/{target}"))?
         };
         let (key, file) = self.registry.docs().get_key_value(&doc)?;
         let value = if fragment.is_empty() {
@@ -394,20 +394,6 @@ impl<'r> Coverage<'r> {
             }
         }
     }
-}
-
-fn normalize(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for seg in path.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            s => parts.push(s),
-        }
-    }
-    parts.join("/")
 }
 
 /// Coverage of every contract by the valid events among `events` (grouped by their event type).
