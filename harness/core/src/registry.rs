@@ -319,7 +319,8 @@ fn collect_schema_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Regist
     Ok(())
 }
 
-fn rel_to(root: &Path, path: &Path) -> String {
+/// `path` relative to `root`, `/`-separated whatever the platform.
+pub(crate) fn rel_to(root: &Path, path: &Path) -> String {
     let rel = path.strip_prefix(root).unwrap_or(path);
     rel.components()
         .map(|c| c.as_os_str().to_string_lossy())

@@ -35,6 +35,7 @@ mod source;
 mod strategy;
 
 pub use mutate::{MutationClass, MutationTarget};
+pub use resolve::percent_decode;
 pub use source::{ChoiceSource, RngSource, Source, UnstructuredSource};
 pub use strategy::{mutant_strategy, valid_strategy};
 

@@ -43,14 +43,20 @@ impl Retrieve for FileRetriever {
     }
 }
 
-fn percent_decode(s: &str) -> String {
+/// Decode RFC 3986 percent-escapes (`$ref` paths and JSON-pointer fragments are URI parts).
+/// Works on bytes, so a `%` before a multi-byte character never splits it; a malformed escape
+/// is kept as written.
+#[must_use]
+pub fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
+    let hex = |b: u8| char::from(b).to_digit(16);
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
+            if let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                // Two hex digits make at most 0xff.
+                out.push(u8::try_from(hi * 16 + lo).unwrap_or(b'%'));
                 i += 3;
                 continue;
             }
@@ -118,5 +124,9 @@ mod tests {
     fn percent_decoding_keeps_plain_paths() {
         assert_eq!(percent_decode("/a/b%20c.json"), "/a/b c.json");
         assert_eq!(percent_decode("/a/b.json"), "/a/b.json");
+        // A `%` before a multi-byte character used to slice through it and panic.
+        assert_eq!(percent_decode("%aé"), "%aé");
+        assert_eq!(percent_decode("%é%"), "%é%");
+        assert_eq!(percent_decode("%7e%7E"), "~~");
     }
 }

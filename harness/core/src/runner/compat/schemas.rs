@@ -58,7 +58,7 @@ impl SchemaSet {
         files.sort();
         let mut docs = BTreeMap::new();
         for path in files {
-            let rel = rel_to(dir, &path);
+            let rel = crate::registry::rel_to(dir, &path);
             let text = std::fs::read_to_string(&path).map_err(|source| CompatError::Io {
                 path: path.clone(),
                 source,
@@ -270,7 +270,7 @@ impl SchemaSet {
         };
         let value = self.docs.get(&doc)?;
         let pointer = if fragment.is_empty() || fragment.starts_with('/') {
-            percent_decode(fragment)
+            contracts_gen::percent_decode(fragment)
         } else {
             find_anchor(value, fragment, "")?
         };
@@ -390,14 +390,6 @@ fn collect(dir: &Path, suffix: &str, out: &mut Vec<PathBuf>) -> Result<(), Compa
     Ok(())
 }
 
-fn rel_to(root: &Path, path: &Path) -> String {
-    let rel = path.strip_prefix(root).unwrap_or(path);
-    rel.components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
 /// Every `$ref` string in a document.
 pub(crate) fn refs(value: &Value) -> Vec<String> {
     let mut out = Vec::new();
@@ -449,24 +441,6 @@ fn normalize_keep_up(path: &str) -> String {
         }
     }
     parts.join("/")
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn find_anchor(value: &Value, anchor: &str, at: &str) -> Option<String> {
