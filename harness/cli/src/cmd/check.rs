@@ -1,6 +1,6 @@
 //! `contracts check`: the conformance gate `make validate-contracts` runs.
 
-use crate::cmd::common::{JSON_FORMAT_VERSION, emit, record};
+use crate::cmd::common::{emit, record};
 use crate::error::CliError;
 use crate::exit::Outcome;
 use contracts_core::check::{self, Layout, Report};
@@ -44,21 +44,16 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
             }
             emit(
                 out,
-                &record(
-                    "summary",
-                    serde_json::json!({
-                        "format_version": JSON_FORMAT_VERSION,
-                        "schemas": report.schemas,
-                        "event_types": report.event_types,
-                        "messages": report.messages,
-                        "fixtures": report.fixtures,
-                        "valid_fixtures": report.valid_fixtures,
-                        "invalid_fixtures": report.invalid_fixtures,
-                        "corpus": report.corpus,
-                        "cases": report.cases.len(),
-                        "failed": failed,
-                    }),
-                ),
+                &crate::cmd::common::summary(serde_json::json!({"schemas": report.schemas,
+                    "event_types": report.event_types,
+                    "messages": report.messages,
+                    "fixtures": report.fixtures,
+                    "valid_fixtures": report.valid_fixtures,
+                    "invalid_fixtures": report.invalid_fixtures,
+                    "corpus": report.corpus,
+                    "cases": report.cases.len(),
+                    "failed": failed,
+                })),
             )?;
         }
         CheckFormat::Junit => junit(&report, out)?,

@@ -1,6 +1,6 @@
 //! `contracts check-producer`: validate what a producer emits and report it per event type.
 
-use crate::cmd::common::{JSON_FORMAT_VERSION, SpecsArgs, emit, record};
+use crate::cmd::common::{SpecsArgs, emit, record};
 use crate::cmd::fuzz_consumer::{ReportFormat, chain, stop_flag};
 use crate::error::CliError;
 use crate::exit::Outcome;
@@ -175,20 +175,15 @@ fn render(
             }
             emit(
                 out,
-                &record(
-                    "summary",
-                    serde_json::json!({
-                        "format_version": JSON_FORMAT_VERSION,
-                        "command": "check-producer",
-                        "source": source,
-                        "events": r.seen,
-                        "valid": r.valid,
-                        "invalid": r.invalid,
-                        "unreadable": r.unreadable,
-                        "never_emitted": never,
-                        "note": r.note,
-                    }),
-                ),
+                &crate::cmd::common::summary(serde_json::json!({"command": "check-producer",
+                    "source": source,
+                    "events": r.seen,
+                    "valid": r.valid,
+                    "invalid": r.invalid,
+                    "unreadable": r.unreadable,
+                    "never_emitted": never,
+                    "note": r.note,
+                })),
             )
         }
         ReportFormat::Junit => {

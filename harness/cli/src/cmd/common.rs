@@ -36,6 +36,16 @@ pub(crate) fn record(kind: &str, data: serde_json::Value) -> String {
     serde_json::json!({"type": kind, "data": data}).to_string()
 }
 
+/// The closing record of every JSON output: `{"type": "summary", "data": {"format_version", ...}}`.
+/// The version lives here once, so no command can forget it.
+pub(crate) fn summary(fields: serde_json::Value) -> String {
+    let mut data = serde_json::json!({ "format_version": JSON_FORMAT_VERSION });
+    if let (Some(d), serde_json::Value::Object(f)) = (data.as_object_mut(), fields) {
+        d.extend(f);
+    }
+    record("summary", data)
+}
+
 /// Write a line to stdout, mapping failures to an I/O error.
 pub(crate) fn emit(out: &mut dyn std::io::Write, line: &str) -> Result<(), CliError> {
     writeln!(out, "{line}").map_err(|e| CliError::io("stdout", e))

@@ -1,6 +1,6 @@
 //! `contracts coverage`: which schema locations the valid fixtures (and generated events) exercise.
 
-use crate::cmd::common::{Format, JSON_FORMAT_VERSION, SpecsArgs, emit, record};
+use crate::cmd::common::{Format, SpecsArgs, emit, record};
 use crate::error::CliError;
 use crate::exit::Outcome;
 use contracts_core::fixtures;
@@ -158,9 +158,8 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
         )?,
         Format::Json => emit(
             out,
-            &record(
-                "summary",
-                serde_json::json!({"format_version": JSON_FORMAT_VERSION, "items": items, "covered": covered, "required_gaps": gaps}),
+            &crate::cmd::common::summary(
+                serde_json::json!({"items": items, "covered": covered, "required_gaps": gaps}),
             ),
         )?,
     }

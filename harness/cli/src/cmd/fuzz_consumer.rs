@@ -3,7 +3,7 @@
 //! Also home of what `fuzz-processor` shares with it: the flags, the run with its progress bar
 //! and Ctrl-C handling, and the three renderings of the report (human, JSON Lines, JUnit).
 
-use crate::cmd::common::{JSON_FORMAT_VERSION, SpecsArgs, emit, record};
+use crate::cmd::common::{SpecsArgs, emit, record};
 use crate::error::CliError;
 use crate::exit::Outcome;
 use contracts_core::runner::fuzz::{
@@ -418,32 +418,27 @@ fn render(
             }
             emit(
                 out,
-                &record(
-                    "summary",
-                    serde_json::json!({
-                        "format_version": JSON_FORMAT_VERSION,
-                        "command": command,
-                        "program": r.program,
-                        "role": r.role,
-                        "mode": r.mode,
-                        "seed": r.seed,
-                        "planned": r.planned,
-                        "cases": r.cases,
-                        "valid_cases": r.valid_cases,
-                        "invalid_cases": r.invalid_cases,
-                        "failed_cases": r.failed_cases,
-                        "failed_by_kind": r.failed_by_kind,
-                        "distinct_failures": r.failures.len(),
-                        "security_failure": r.security_failure(),
-                        "discarded": r.discarded,
-                        "skipped_types": r.skipped_types,
-                        "fixture_types": r.fixture_types,
-                        "by_type": r.by_type,
-                        "starts": r.starts,
-                        "elapsed_ms": r.elapsed_ms,
-                        "stop": r.stop,
-                    }),
-                ),
+                &crate::cmd::common::summary(serde_json::json!({"command": command,
+                    "program": r.program,
+                    "role": r.role,
+                    "mode": r.mode,
+                    "seed": r.seed,
+                    "planned": r.planned,
+                    "cases": r.cases,
+                    "valid_cases": r.valid_cases,
+                    "invalid_cases": r.invalid_cases,
+                    "failed_cases": r.failed_cases,
+                    "failed_by_kind": r.failed_by_kind,
+                    "distinct_failures": r.failures.len(),
+                    "security_failure": r.security_failure(),
+                    "discarded": r.discarded,
+                    "skipped_types": r.skipped_types,
+                    "fixture_types": r.fixture_types,
+                    "by_type": r.by_type,
+                    "starts": r.starts,
+                    "elapsed_ms": r.elapsed_ms,
+                    "stop": r.stop,
+                })),
             )
         }
         ReportFormat::Junit => {
@@ -597,15 +592,10 @@ pub(crate) fn replay_program(
         )?,
         Format::Json => emit(
             out,
-            &record(
-                "summary",
-                serde_json::json!({
-                    "format_version": JSON_FORMAT_VERSION,
-                    "events": total,
-                    "passed": total - failed,
-                    "failed": failed,
-                }),
-            ),
+            &crate::cmd::common::summary(serde_json::json!({"events": total,
+                "passed": total - failed,
+                "failed": failed,
+            })),
         )?,
     }
     Ok(Outcome::violated_if(failed > 0))

@@ -1,6 +1,6 @@
 //! `contracts replay`: golden fixtures and kept counterexamples must get exactly their declared verdict.
 
-use crate::cmd::common::{Format, JSON_FORMAT_VERSION, SpecsArgs, emit, record};
+use crate::cmd::common::{Format, SpecsArgs, emit, record};
 use crate::error::CliError;
 use crate::exit::Outcome;
 use contracts_core::fixtures::{self, FixtureFile};
@@ -91,9 +91,8 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
         )?,
         Format::Json => emit(
             out,
-            &record(
-                "summary",
-                serde_json::json!({"format_version": JSON_FORMAT_VERSION, "fixtures": total, "passed": total - failed, "failed": failed}),
+            &crate::cmd::common::summary(
+                serde_json::json!({"fixtures": total, "passed": total - failed, "failed": failed}),
             ),
         )?,
     }

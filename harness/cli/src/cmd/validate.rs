@@ -10,7 +10,7 @@
 //! written, so at most [`window`] batches exist at any time, however slow stdout or one batch is.
 //! Invariants: every line gets exactly one verdict, and the summary's counts add up to the lines.
 
-use crate::cmd::common::{Format, JSON_FORMAT_VERSION, SpecsArgs, emit, record};
+use crate::cmd::common::{Format, SpecsArgs, emit};
 use crate::error::CliError;
 use crate::exit::Outcome;
 use contracts_core::input::{Events, InputError, Item};
@@ -120,16 +120,11 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
         )?,
         Format::Json => emit(
             out,
-            &record(
-                "summary",
-                serde_json::json!({
-                    "format_version": JSON_FORMAT_VERSION,
-                    "events": total,
-                    "valid": counts.valid,
-                    "invalid": counts.invalid,
-                    "unreadable": counts.unreadable,
-                }),
-            ),
+            &crate::cmd::common::summary(serde_json::json!({"events": total,
+                "valid": counts.valid,
+                "invalid": counts.invalid,
+                "unreadable": counts.unreadable,
+            })),
         )?,
     }
     if args.stats {
