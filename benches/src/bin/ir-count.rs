@@ -5,7 +5,7 @@
 //! Usage: `ir-count CELL` (a name from `contracts_bench::cell::CELLS`). Prints one JSON line:
 //! `{"cell": ..., "events": N, "ns_per_event": T}` (the time is meaningless under valgrind).
 
-use contracts_bench::cell::{CELLS, VARIANTS, Workload};
+use contracts_bench::cell::{CELLS, FAST_CELLS, VARIANTS, Workload};
 use contracts_bench::{Corpus, SEED};
 use std::io::Write;
 use std::process::ExitCode;
@@ -18,12 +18,12 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let Some(cell) = std::env::args()
         .nth(1)
-        .filter(|c| CELLS.contains(&c.as_str()))
+        .filter(|c| CELLS.contains(&c.as_str()) || FAST_CELLS.contains(&c.as_str()))
     else {
         let _ = writeln!(
             std::io::stderr(),
             "usage: ir-count CELL   (one of {})",
-            CELLS.join(", ")
+            CELLS.iter().chain(FAST_CELLS.iter().filter(|c| !CELLS.contains(c))).copied().collect::<Vec<_>>().join(", ")
         );
         return ExitCode::from(2);
     };

@@ -56,12 +56,16 @@ pub(crate) struct Node {
     pub(crate) min_len: Option<u64>,
     pub(crate) max_len: Option<u64>,
     pub(crate) patterns: Vec<Arc<Regex>>,
+    /// The canonical UUID pattern, matched by [`super::scan::is_uuid`] instead of the regex engine.
+    pub(crate) uuid: bool,
     pub(crate) formats: Vec<Format>,
     /// Each inner list must contain the instance (`enum`s and `const`s of the conjunction).
     pub(crate) enums: Vec<Vec<Lit>>,
     pub(crate) minimum: Vec<(Num, bool)>,
     pub(crate) maximum: Vec<(Num, bool)>,
     pub(crate) props: Vec<(String, NodeId)>,
+    /// [`key_tag`] of each of `props`, in the same order: most names differ in it already.
+    pub(crate) tags: Vec<(usize, u64)>,
     pub(crate) required: u64,
     pub(crate) closed: bool,
     pub(crate) additional: Option<NodeId>,
@@ -74,6 +78,9 @@ pub(crate) struct Node {
     pub(crate) any_of: Vec<Vec<NodeId>>,
     pub(crate) ifs: Vec<(NodeId, Option<NodeId>, Option<NodeId>)>,
     pub(crate) nots: Vec<NodeId>,
+    /// Nothing but applicators here (e.g. a nullable `anyOf`): the value is read by the branches
+    /// only, not once more for an empty base.
+    pub(crate) only_applicators: bool,
 }
 
 impl Node {
@@ -449,6 +456,7 @@ impl<'d> Compiler<'d> {
                 self.build(sub, depth + 1)?
             };
             n.props.push(((*key).to_owned(), id));
+            n.tags.push(key_tag(key));
         }
         for r in &required {
             let i = keys.iter().position(|k| k == r).unwrap_or_default();
@@ -471,14 +479,89 @@ impl<'d> Compiler<'d> {
             }
             n.items = Some(self.build(sub, depth + 1)?);
         }
-        // A pattern that already pins the canonical UUID form implies format "uuid".
+        // The canonical UUID pattern gets its own matcher, and implies format "uuid".
         if n.patterns.iter().any(|r| r.as_str() == UUID) {
+            n.patterns.retain(|r| r.as_str() != UUID);
+            n.uuid = true;
             n.formats.retain(|f| f.name != "uuid");
+            // ... and a length of exactly 36.
+            if n.min_len.is_none_or(|m| m <= 36) && n.max_len.is_none_or(|m| m >= 36) {
+                n.min_len = None;
+                n.max_len = None;
+            }
         }
+        fold_string_enums(&mut n);
+        n.only_applicators = n.has_applicators()
+            && !n.never
+            && n.types == T_ALL
+            && n.min_len.is_none()
+            && n.max_len.is_none()
+            && n.patterns.is_empty()
+            && !n.uuid
+            && n.formats.is_empty()
+            && n.enums.is_empty()
+            && n.minimum.is_empty()
+            && n.maximum.is_empty()
+            && n.props.is_empty()
+            && n.required == 0
+            && !n.closed
+            && n.additional.is_none()
+            && n.min_props.is_none()
+            && n.max_props.is_none()
+            && n.items.is_none()
+            && n.min_items.is_none()
+            && n.max_items.is_none()
+            && !n.unique;
         let id = NodeId::try_from(self.nodes.len()).map_err(|e| e.to_string())?;
         self.nodes.push(n);
         Ok(id)
     }
+}
+
+/// `s ∈ enum ∧ pattern(s) ∧ format(s) ∧ length(s)` is `s ∈ {l ∈ enum : pattern(l) ∧ …}`: when
+/// every enum of a string-only node lists strings only, keep the literals that pass the string
+/// keywords (checked here, once, by the same matchers) and drop those keywords from the node.
+/// `event_type`'s `const` thereby costs one comparison instead of a regex and two lengths.
+fn fold_string_enums(n: &mut Node) {
+    if n.types != T_STR
+        || n.enums.is_empty()
+        || !n
+            .enums
+            .iter()
+            .all(|list| list.iter().all(|l| matches!(l, Lit::Str(_))))
+    {
+        return;
+    }
+    let (min_len, max_len) = (n.min_len, n.max_len);
+    let (patterns, formats, uuid) = (n.patterns.clone(), n.formats.clone(), n.uuid);
+    let passes = |s: &str| {
+        let len = s.chars().count() as u64;
+        (!uuid || super::scan::is_uuid(s.as_bytes()))
+            && min_len.is_none_or(|m| len >= m)
+            && max_len.is_none_or(|m| len <= m)
+            && patterns.iter().all(|r| r.is_match(s))
+            && formats
+                .iter()
+                .all(|f| f.validator.is_valid(&Value::String(s.to_owned())))
+    };
+    for list in &mut n.enums {
+        list.retain(|l| matches!(l, Lit::Str(s) if passes(s)));
+    }
+    n.min_len = None;
+    n.max_len = None;
+    n.patterns.clear();
+    n.uuid = false;
+    n.formats.clear();
+}
+
+/// A property name's length and first eight bytes (zero-padded), compared before the name.
+#[inline]
+pub(crate) fn key_tag(key: &str) -> (usize, u64) {
+    let b = key.as_bytes();
+    let mut head = [0u8; 8];
+    let n = b.len().min(8);
+    head[..n].copy_from_slice(&b[..n]);
+    (b.len(), u64::from_le_bytes(head))
 }
 
 fn max_opt(a: Option<u64>, b: u64) -> Option<u64> {

@@ -7,9 +7,10 @@
 //! and error lists are exactly the reference ones. Schemas (or keywords, formats, numbers) it cannot
 //! compile exactly send their event type to the reference path, listed by [`FastPath::fallbacks`].
 //!
-//! Route: a hand-written scanner over the bytes (no serde, no `Value`). Dispatch reads the
-//! top-level members with a cheap skim (`event_type`, `schema_version`, `event_id`,
-//! `causation_id` may appear in any order), then one validating pass from the first byte.
+//! Route: a hand-written scanner over the bytes (no serde, no `Value`), one validating pass.
+//! Top-level members are checked against the event type's node as soon as `event_type` and
+//! `schema_version` have been read; members before them are skimmed and re-read once the node
+//! is known (in the usual member order that is `event_id` only).
 
 mod compile;
 mod scan;
@@ -116,25 +117,22 @@ impl FastPath {
     }
 
     fn try_check<'a>(&self, bytes: &'a [u8]) -> Result<Fast<'a>, Fail> {
-        let mut s = Scanner::new(bytes);
-        let top = envelope(&mut s)?;
-        let (Some(event_type), Some(version), Some(event_id)) =
-            (top.event_type, top.schema_version, top.event_id)
-        else {
+        let text = std::str::from_utf8(bytes).map_err(|_| Fail::Unsure)?;
+        let mut s = Scanner::new(text);
+        let top = s.root(&self.nodes, |event_type, version| {
+            let major = schema_major(version)?;
+            self.roots
+                .get(event_type)?
+                .iter()
+                .find(|(m, _)| *m == major)
+                .map(|(_, id)| *id)
+        })?;
+        let (Some(event_type), Some(event_id)) = (top.event_type, top.event_id) else {
             return Err(Fail::Unsure);
         };
-        let major = schema_major(version).ok_or(Fail::Unsure)?;
-        let root = self
-            .roots
-            .get(event_type)
-            .and_then(|ms| ms.iter().find(|(m, _)| *m == major))
-            .map(|(_, id)| *id)
-            .ok_or(Fail::Unsure)?;
         if top.causation_id == Some(event_id) {
             return Err(Fail::Unsure); // self_causation: the reference path names it
         }
-        s.pos = 0;
-        s.check(&self.nodes, root)?;
         s.ws();
         if s.pos != bytes.len() {
             return Err(Fail::Unsure);
@@ -143,64 +141,6 @@ impl FastPath {
             event_type,
             event_id,
         })
-    }
-}
-
-#[derive(Default)]
-struct Top<'a> {
-    event_type: Option<&'a str>,
-    schema_version: Option<&'a str>,
-    event_id: Option<&'a str>,
-    causation_id: Option<&'a str>,
-}
-
-/// Skim the top-level members for the four the dispatch and R3 need (strings without escapes).
-fn envelope<'a>(s: &mut Scanner<'a>) -> Result<Top<'a>, Fail> {
-    let mut top = Top::default();
-    s.ws();
-    if s.peek() != Some(b'{') {
-        return Err(Fail::Unsure);
-    }
-    s.pos += 1;
-    s.ws();
-    if s.peek() == Some(b'}') {
-        return Err(Fail::Unsure);
-    }
-    loop {
-        s.ws();
-        let (key, escaped) = s.raw_string()?;
-        if escaped {
-            return Err(Fail::Unsure);
-        }
-        s.ws();
-        if s.peek() != Some(b':') {
-            return Err(Fail::Unsure);
-        }
-        s.pos += 1;
-        s.ws();
-        let slot = match key {
-            "event_type" => Some(&mut top.event_type),
-            "schema_version" => Some(&mut top.schema_version),
-            "event_id" => Some(&mut top.event_id),
-            "causation_id" => Some(&mut top.causation_id),
-            _ => None,
-        };
-        match slot {
-            Some(slot) if s.peek() == Some(b'"') => {
-                let (v, escaped) = s.raw_string()?;
-                if escaped || slot.is_some() {
-                    return Err(Fail::Unsure);
-                }
-                *slot = Some(v);
-            }
-            _ => s.skim()?,
-        }
-        s.ws();
-        match s.peek() {
-            Some(b',') => s.pos += 1,
-            Some(b'}') => return Ok(top),
-            _ => return Err(Fail::Unsure),
-        }
     }
 }
 
