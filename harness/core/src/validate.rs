@@ -56,21 +56,28 @@ pub const PERSISTENCE_FIELDS: [&str; 22] = [
 /// `persistence_match_agrees_with_the_list` keeps the two in step.
 #[must_use]
 pub fn is_persistence_field(key: &str) -> bool {
+    is_persistence_name(key.as_bytes())
+}
+
+/// [`is_persistence_field`] on the raw bytes of a member name (the fast path reads names as
+/// bytes; every persistence name is ASCII).
+#[must_use]
+pub fn is_persistence_name(key: &[u8]) -> bool {
     match key.len() {
-        3 => matches!(key, "_id" | "_ts" | "ttl"),
-        4 => key == "_rev",
-        5 => key == "_etag",
-        6 => matches!(key, "offset" | "ack_id"),
-        8 => key == "lease_id",
-        9 => matches!(key, "stored_at" | "loaded_at" | "partition"),
-        10 => key == "indexed_at",
+        3 => matches!(key, b"_id" | b"_ts" | b"ttl"),
+        4 => key == b"_rev",
+        5 => key == b"_etag",
+        6 => matches!(key, b"offset" | b"ack_id"),
+        8 => key == b"lease_id",
+        9 => matches!(key, b"stored_at" | b"loaded_at" | b"partition"),
+        10 => key == b"indexed_at",
         11 => matches!(
             key,
-            "received_at" | "ingested_at" | "inserted_at" | "row_version"
+            b"received_at" | b"ingested_at" | b"inserted_at" | b"row_version"
         ),
-        12 => matches!(key, "persisted_at" | "kafka_offset" | "delivery_tag"),
-        15 => key == "sequence_number",
-        16 => matches!(key, "redelivery_count" | "dead_lettered_at"),
+        12 => matches!(key, b"persisted_at" | b"kafka_offset" | b"delivery_tag"),
+        15 => key == b"sequence_number",
+        16 => matches!(key, b"redelivery_count" | b"dead_lettered_at"),
         _ => false,
     }
 }

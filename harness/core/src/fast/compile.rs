@@ -3,7 +3,7 @@
 //! know makes the whole event type fall back to the reference path (the fast path never guesses).
 
 use jsonschema::{EmailOptions, Validator};
-use regex::Regex;
+use regex::bytes::Regex;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -41,6 +41,23 @@ pub(crate) enum Num {
     F(f64),
 }
 
+/// A compiled `pattern`, on bytes (the scanner keeps strings as bytes; on valid UTF-8 a
+/// Unicode bytes regex matches exactly what the `&str` one does). A fully built dense DFA was
+/// tried instead: no faster on our strings, and it doubled the registry build time.
+pub(crate) struct Pattern {
+    /// The pattern as written in the schema.
+    pub(crate) source: String,
+    regex: Regex,
+}
+
+impl Pattern {
+    /// Whether `s` (valid UTF-8) has a match, as `regex::Regex::is_match` says.
+    #[inline]
+    pub(crate) fn is_match(&self, s: &[u8]) -> bool {
+        self.regex.is_match(s)
+    }
+}
+
 /// A format checked by the jsonschema crate's own code, so the verdict agrees by construction.
 #[derive(Clone)]
 pub(crate) struct Format {
@@ -49,43 +66,103 @@ pub(crate) struct Format {
 }
 
 /// One merged conjunction of schema constraints at one instance location.
+///
+/// `repr(C)` keeps the fields every visit reads (the flags, `types`, `required`, the property
+/// table) together at the front: the nodes of 53 event types do not fit in L2, and a node spread
+/// over seven cache lines cost more than its checks.
 #[derive(Clone, Default)]
+#[repr(C)]
 pub(crate) struct Node {
     pub(crate) never: bool,
     pub(crate) types: u8,
-    pub(crate) min_len: Option<u64>,
-    pub(crate) max_len: Option<u64>,
-    pub(crate) patterns: Vec<Arc<Regex>>,
+    /// Nothing but applicators here (e.g. a nullable `anyOf`): the value is read by the branches
+    /// only, not once more for an empty base.
+    pub(crate) only_applicators: bool,
+    /// Any `anyOf`, `if` or `not` (set by [`Node::seal`]).
+    pub(crate) applicators: bool,
+    /// Any string keyword (set by [`Node::seal`]).
+    pub(crate) string_checks: bool,
+    /// Any numeric keyword or enum (set by [`Node::seal`]).
+    pub(crate) number_checks: bool,
     /// The canonical UUID pattern, matched by [`super::scan::is_uuid`] instead of the regex engine.
     pub(crate) uuid: bool,
+    pub(crate) closed: bool,
+    pub(crate) unique: bool,
+    /// No property name needs escaping in JSON: names can be compared in place (set by seal).
+    pub(crate) plain_names: bool,
+    /// The only string keyword is the UUID pattern (set by seal).
+    pub(crate) uuid_only: bool,
+    /// The only string keyword is one enum whose strings need no escaping (set by seal).
+    pub(crate) plain_enum: bool,
+    pub(crate) required: u64,
+    /// Bits of `props` whose names are persistence metadata (for the reference path to name).
+    pub(crate) persistence: u64,
+    /// [`key_tag`] of each of `props`, in the same order: most names differ in it already.
+    pub(crate) tags: Vec<(usize, u128)>,
+    pub(crate) props: Vec<(String, NodeId)>,
+    pub(crate) additional: Option<NodeId>,
+    pub(crate) items: Option<NodeId>,
+    pub(crate) min_len: Option<u64>,
+    pub(crate) max_len: Option<u64>,
+    pub(crate) patterns: Vec<Arc<Pattern>>,
     pub(crate) formats: Vec<Format>,
     /// Each inner list must contain the instance (`enum`s and `const`s of the conjunction).
     pub(crate) enums: Vec<Vec<Lit>>,
     pub(crate) minimum: Vec<(Num, bool)>,
     pub(crate) maximum: Vec<(Num, bool)>,
-    pub(crate) props: Vec<(String, NodeId)>,
-    /// [`key_tag`] of each of `props`, in the same order: most names differ in it already.
-    pub(crate) tags: Vec<(usize, u64)>,
-    pub(crate) required: u64,
-    pub(crate) closed: bool,
-    pub(crate) additional: Option<NodeId>,
     pub(crate) min_props: Option<u64>,
     pub(crate) max_props: Option<u64>,
-    pub(crate) items: Option<NodeId>,
     pub(crate) min_items: Option<u64>,
     pub(crate) max_items: Option<u64>,
-    pub(crate) unique: bool,
     pub(crate) any_of: Vec<Vec<NodeId>>,
     pub(crate) ifs: Vec<(NodeId, Option<NodeId>, Option<NodeId>)>,
     pub(crate) nots: Vec<NodeId>,
-    /// Nothing but applicators here (e.g. a nullable `anyOf`): the value is read by the branches
-    /// only, not once more for an empty base.
-    pub(crate) only_applicators: bool,
 }
 
 impl Node {
+    #[inline]
     pub(crate) fn has_applicators(&self) -> bool {
-        !(self.any_of.is_empty() && self.ifs.is_empty() && self.nots.is_empty())
+        self.applicators
+    }
+
+    /// Compute the summary flags once the keywords are final.
+    fn seal(&mut self) {
+        self.applicators = !(self.any_of.is_empty() && self.ifs.is_empty() && self.nots.is_empty());
+        self.string_checks = self.min_len.is_some()
+            || self.max_len.is_some()
+            || self.uuid
+            || !self.patterns.is_empty()
+            || !self.formats.is_empty()
+            || !self.enums.is_empty();
+        let plain = |t: &str| t.bytes().all(|c| c >= 0x20 && c != b'"' && c != b'\\');
+        self.plain_names = self.props.iter().all(|(k, _)| plain(k));
+        let no_len = self.min_len.is_none() && self.max_len.is_none();
+        let others = self.patterns.is_empty() && self.formats.is_empty();
+        self.uuid_only = self.uuid && no_len && others && self.enums.is_empty();
+        self.plain_enum = !self.uuid
+            && no_len
+            && others
+            && self.enums.len() == 1
+            && self.enums[0]
+                .iter()
+                .all(|l| !matches!(l, Lit::Str(t) if !plain(t)));
+        self.number_checks =
+            !(self.enums.is_empty() && self.minimum.is_empty() && self.maximum.is_empty());
+        self.only_applicators = self.applicators
+            && !self.never
+            && self.types == T_ALL
+            && !self.string_checks
+            && !self.number_checks
+            && self.props.is_empty()
+            && self.required == 0
+            && !self.closed
+            && self.additional.is_none()
+            && self.min_props.is_none()
+            && self.max_props.is_none()
+            && self.items.is_none()
+            && self.min_items.is_none()
+            && self.max_items.is_none()
+            && !self.unique;
     }
 }
 
@@ -110,7 +187,7 @@ fn is_annotation(k: &str) -> bool {
 /// Shared compile state: the schema files, compiled regexes and format validators.
 pub(crate) struct Compiler<'d> {
     docs: &'d BTreeMap<String, Arc<Value>>,
-    regexes: HashMap<String, Arc<Regex>>,
+    regexes: HashMap<String, Arc<Pattern>>,
     formats: HashMap<String, Arc<Validator>>,
     pub(crate) nodes: Vec<Node>,
 }
@@ -225,13 +302,17 @@ impl<'d> Compiler<'d> {
         self.build(conj, depth + 1)
     }
 
-    fn regex(&mut self, pattern: &str) -> Result<Arc<Regex>, String> {
+    fn regex(&mut self, pattern: &str) -> Result<Arc<Pattern>, String> {
         if let Some(r) = self.regexes.get(pattern) {
             return Ok(Arc::clone(r));
         }
         let translated = jsonschema_regex::to_rust_regex(pattern)
             .map_err(|()| format!("pattern {pattern} does not translate"))?;
-        let r = Arc::new(Regex::new(&translated).map_err(|e| e.to_string())?);
+        let regex = Regex::new(&translated).map_err(|e| e.to_string())?;
+        let r = Arc::new(Pattern {
+            source: pattern.to_owned(),
+            regex,
+        });
         self.regexes.insert(pattern.to_owned(), Arc::clone(&r));
         Ok(r)
     }
@@ -413,8 +494,11 @@ impl<'d> Compiler<'d> {
         }
         // Objects: the union of every conjunct's property names (and required names); each name's
         // schema is the conjunction of what every conjunct says of it.
+        // Names in the order a producer most likely writes them: the innermost referenced schema
+        // (the envelope, under an event type's `allOf`) first, so that the scanner's "next
+        // expected name" guess holds for the common member order.
         let mut keys: Vec<&str> = Vec::new();
-        for (map, _) in &object_parts {
+        for (map, _) in object_parts.iter().rev() {
             if let Some(Value::Object(props)) = map.get("properties") {
                 for k in props.keys() {
                     if !keys.contains(&k.as_str()) {
@@ -455,8 +539,11 @@ impl<'d> Compiler<'d> {
             } else {
                 self.build(sub, depth + 1)?
             };
+            if crate::validate::is_persistence_field(key) {
+                n.persistence |= 1 << n.props.len();
+            }
             n.props.push(((*key).to_owned(), id));
-            n.tags.push(key_tag(key));
+            n.tags.push(key_tag(key.as_bytes()));
         }
         for r in &required {
             let i = keys.iter().position(|k| k == r).unwrap_or_default();
@@ -480,8 +567,8 @@ impl<'d> Compiler<'d> {
             n.items = Some(self.build(sub, depth + 1)?);
         }
         // The canonical UUID pattern gets its own matcher, and implies format "uuid".
-        if n.patterns.iter().any(|r| r.as_str() == UUID) {
-            n.patterns.retain(|r| r.as_str() != UUID);
+        if n.patterns.iter().any(|r| r.source == UUID) {
+            n.patterns.retain(|r| r.source != UUID);
             n.uuid = true;
             n.formats.retain(|f| f.name != "uuid");
             // ... and a length of exactly 36.
@@ -491,27 +578,7 @@ impl<'d> Compiler<'d> {
             }
         }
         fold_string_enums(&mut n);
-        n.only_applicators = n.has_applicators()
-            && !n.never
-            && n.types == T_ALL
-            && n.min_len.is_none()
-            && n.max_len.is_none()
-            && n.patterns.is_empty()
-            && !n.uuid
-            && n.formats.is_empty()
-            && n.enums.is_empty()
-            && n.minimum.is_empty()
-            && n.maximum.is_empty()
-            && n.props.is_empty()
-            && n.required == 0
-            && !n.closed
-            && n.additional.is_none()
-            && n.min_props.is_none()
-            && n.max_props.is_none()
-            && n.items.is_none()
-            && n.min_items.is_none()
-            && n.max_items.is_none()
-            && !n.unique;
+        n.seal();
         let id = NodeId::try_from(self.nodes.len()).map_err(|e| e.to_string())?;
         self.nodes.push(n);
         Ok(id)
@@ -539,7 +606,7 @@ fn fold_string_enums(n: &mut Node) {
         (!uuid || super::scan::is_uuid(s.as_bytes()))
             && min_len.is_none_or(|m| len >= m)
             && max_len.is_none_or(|m| len <= m)
-            && patterns.iter().all(|r| r.is_match(s))
+            && patterns.iter().all(|r| r.is_match(s.as_bytes()))
             && formats
                 .iter()
                 .all(|f| f.validator.is_valid(&Value::String(s.to_owned())))
@@ -554,14 +621,30 @@ fn fold_string_enums(n: &mut Node) {
     n.formats.clear();
 }
 
-/// A property name's length and first eight bytes (zero-padded), compared before the name.
-#[inline]
-pub(crate) fn key_tag(key: &str) -> (usize, u64) {
-    let b = key.as_bytes();
-    let mut head = [0u8; 8];
-    let n = b.len().min(8);
+/// A property name's length and first sixteen bytes (zero-padded), compared before the name
+/// (and instead of it, for names of at most sixteen bytes).
+pub(crate) fn key_tag(b: &[u8]) -> (usize, u128) {
+    let mut head = [0u8; 16];
+    let n = b.len().min(16);
     head[..n].copy_from_slice(&b[..n]);
-    (b.len(), u64::from_le_bytes(head))
+    (b.len(), u128::from_le_bytes(head))
+}
+
+/// [`key_tag`] of `input[start..start + len]`, read as one 16-byte load and masked when the
+/// input has 16 bytes from `start` (a variable-length copy cost more than the lookup).
+#[inline]
+pub(crate) fn key_tag_at(input: &[u8], start: usize, len: usize) -> (usize, u128) {
+    match input.get(start..).and_then(<[u8]>::first_chunk::<16>) {
+        Some(head) => {
+            let mask = if len >= 16 {
+                u128::MAX
+            } else {
+                (1u128 << (len * 8)) - 1
+            };
+            (len, u128::from_le_bytes(*head) & mask)
+        }
+        None => key_tag(input.get(start..start + len).unwrap_or_default()),
+    }
 }
 
 fn max_opt(a: Option<u64>, b: u64) -> Option<u64> {

@@ -117,8 +117,7 @@ impl FastPath {
     }
 
     fn try_check<'a>(&self, bytes: &'a [u8]) -> Result<Fast<'a>, Fail> {
-        let text = std::str::from_utf8(bytes).map_err(|_| Fail::Unsure)?;
-        let mut s = Scanner::new(text);
+        let mut s = Scanner::new(bytes);
         let top = s.root(&self.nodes, |event_type, version| {
             let major = schema_major(version)?;
             self.roots

@@ -5,9 +5,9 @@
 //! `Err(Fail::Unsure)`, and the caller then asks the reference validator.
 
 use super::compile::{
-    ANY, Lit, key_tag, Node, NodeId, Num, T_ARR, T_BOOL, T_INT, T_NULL, T_NUM, T_OBJ, T_STR,
+    ANY, Lit, key_tag_at, Node, NodeId, Num, T_ARR, T_BOOL, T_INT, T_NULL, T_NUM, T_OBJ, T_STR,
 };
-use crate::validate::is_persistence_field;
+use crate::validate::is_persistence_name;
 use std::borrow::Cow;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,10 +22,8 @@ pub(crate) type Res = Result<(), Fail>;
 const MAX_DEPTH: u32 = 100;
 
 pub(crate) struct Scanner<'a> {
-    /// The whole input, UTF-8 checked once up front, so every string is sliced without a
-    /// second check (serde_json refuses invalid UTF-8 anywhere, so an input that fails is never
-    /// valid and the caller answers `Unsure` before scanning).
-    s: &'a str,
+    /// The input. Strings are kept as bytes; UTF-8 is checked only for a string that has a
+    /// non-ASCII byte (outside strings any such byte is a syntax error anyway).
     pub(crate) b: &'a [u8],
     pub(crate) pos: usize,
     depth: u32,
@@ -52,10 +50,9 @@ fn unsure<T>() -> Result<T, Fail> {
 }
 
 impl<'a> Scanner<'a> {
-    pub(crate) fn new(s: &'a str) -> Self {
+    pub(crate) fn new(b: &'a [u8]) -> Self {
         Scanner {
-            s,
-            b: s.as_bytes(),
+            b,
             pos: 0,
             depth: 0,
             ascii: true,
@@ -91,7 +88,7 @@ impl<'a> Scanner<'a> {
     /// A string starting at `"`: its raw contents (between the quotes) and whether it has escapes.
     /// Refuses control characters as serde_json does. Eight bytes at a time between stops; a
     /// non-ASCII byte is a stop too, so that [`Scanner::ascii`] can say the string had none.
-    pub(crate) fn raw_string(&mut self) -> Result<(&'a str, bool), Fail> {
+    pub(crate) fn raw_string(&mut self) -> Result<(&'a [u8], bool), Fail> {
         self.expect(b'"')?;
         let b = self.b;
         let start = self.pos;
@@ -125,16 +122,21 @@ impl<'a> Scanner<'a> {
                 _ => i += 1,
             }
         }
-        let raw = self.s.get(start..i).ok_or(Fail::Unsure)?;
+        let raw = b.get(start..i).ok_or(Fail::Unsure)?;
+        if !ascii && std::str::from_utf8(raw).is_err() {
+            return unsure(); // serde_json refuses invalid UTF-8
+        }
         self.pos = i + 1;
         self.ascii = ascii;
         Ok((raw, escaped))
     }
 
-    fn string(&mut self) -> Result<Cow<'a, str>, Fail> {
+    /// A string value as UTF-8 bytes, escapes decoded.
+    fn string(&mut self) -> Result<Cow<'a, [u8]>, Fail> {
         let (raw, escaped) = self.raw_string()?;
         if escaped {
-            decode(raw).map(Cow::Owned)
+            let raw = std::str::from_utf8(raw).map_err(|_| Fail::Unsure)?;
+            decode(raw).map(|s| Cow::Owned(s.into_bytes()))
         } else {
             Ok(Cow::Borrowed(raw))
         }
@@ -192,7 +194,10 @@ impl<'a> Scanner<'a> {
             }
         }
         self.pos = i;
-        let text = self.s.get(start..i).ok_or(Fail::Unsure)?;
+        let text = b
+            .get(start..i)
+            .and_then(|t| std::str::from_utf8(t).ok())
+            .ok_or(Fail::Unsure)?;
         if !float {
             let digits = text.strip_prefix('-').unwrap_or(text);
             if digits.len() <= 18 {
@@ -340,15 +345,17 @@ impl<'a> Scanner<'a> {
         nodes: &[Node],
         pick: impl Fn(&str, &str) -> Option<NodeId>,
     ) -> Result<Top<'a>, Fail> {
+        let text = |v: &'a [u8]| std::str::from_utf8(v).map_err(|_| Fail::Unsure);
         self.ws();
         let start = self.pos;
         self.expect(b'{')?;
         self.depth += 1;
         let mut top = Top::default();
         let mut root: Option<&Node> = None;
-        let mut deferred: [(&str, usize); 16] = [("", 0); 16];
+        let mut deferred: [(Key<'a>, usize); 16] = [(Key::At(0), 0); 16];
         let mut waiting = 0;
         let mut seen = 0u64;
+        let mut next = 0usize;
         let mut count = 0u64;
         self.ws();
         if self.peek() == Some(b'}') {
@@ -356,19 +363,27 @@ impl<'a> Scanner<'a> {
         }
         loop {
             self.ws();
-            let (key, escaped) = self.raw_string()?;
-            if escaped || is_persistence_field(key) {
-                return unsure();
-            }
+            let key = match root {
+                Some(n) => self.key(n, next)?,
+                None => match self.raw_string()? {
+                    (name, false) => Key::Raw(name),
+                    (_, true) => return unsure(),
+                },
+            };
+            let name: &[u8] = match (key, root) {
+                (Key::Raw(name), _) => name,
+                (Key::At(i), Some(n)) => n.props[i].0.as_bytes(),
+                (Key::At(_), None) => return unsure(),
+            };
             self.ws();
             self.expect(b':')?;
             self.ws();
             let at = self.pos;
-            let slot = match key {
-                "event_type" => Some(&mut top.event_type),
-                "schema_version" => Some(&mut top.schema_version),
-                "event_id" => Some(&mut top.event_id),
-                "causation_id" => Some(&mut top.causation_id),
+            let slot = match name {
+                b"event_type" => Some(&mut top.event_type),
+                b"schema_version" => Some(&mut top.schema_version),
+                b"event_id" => Some(&mut top.event_id),
+                b"causation_id" => Some(&mut top.causation_id),
                 _ => None,
             };
             if let Some(slot) = slot {
@@ -377,12 +392,12 @@ impl<'a> Scanner<'a> {
                     if escaped || slot.is_some() {
                         return unsure();
                     }
-                    *slot = Some(v);
+                    *slot = Some(text(v)?);
                     self.pos = at;
                 }
             }
             if let Some(n) = root {
-                self.member(nodes, n, key, &mut seen)?;
+                self.member(nodes, n, key, &mut seen, &mut next)?;
             } else {
                 let Some(d) = deferred.get_mut(waiting) else {
                     return unsure();
@@ -398,7 +413,7 @@ impl<'a> Scanner<'a> {
                     let resume = self.pos;
                     for &(k, p) in &deferred[..waiting] {
                         self.pos = p;
-                        self.member(nodes, n, k, &mut seen)?;
+                        self.member(nodes, n, k, &mut seen, &mut next)?;
                     }
                     self.pos = resume;
                     root = Some(n);
@@ -428,23 +443,40 @@ impl<'a> Scanner<'a> {
 
     /// One member of an object node `n`, the cursor on its value.
     #[inline]
-    fn member(&mut self, nodes: &[Node], n: &Node, key: &str, seen: &mut u64) -> Res {
-        let tag = key_tag(key);
-        let found = n
-            .tags
-            .iter()
-            .enumerate()
-            .position(|(i, &t)| t == tag && (tag.0 <= 8 || n.props[i].0 == key));
+    /// Persistence metadata (`received_at`, …) anywhere is for the reference path to name: a
+    /// declared name is flagged in `n.persistence` when compiled, any other name checked here.
+    fn member(
+        &mut self,
+        nodes: &[Node],
+        n: &Node,
+        key: Key<'a>,
+        seen: &mut u64,
+        next: &mut usize,
+    ) -> Res {
+        let found = match key {
+            Key::At(i) => Some(i),
+            Key::Raw(name) => self.lookup(n, name, *next),
+        };
         match found {
             Some(i) => {
-                if *seen & (1 << i) != 0 {
+                *next = i + 1;
+                let bit = 1 << i;
+                if (*seen | n.persistence) & bit != 0 {
                     return unsure(); // duplicate member: serde_json keeps the last, not decided here
                 }
-                *seen |= 1 << i;
+                *seen |= bit;
                 self.check(nodes, n.props[i].1)
             }
-            None if n.closed => Err(Fail::Invalid),
             None => {
+                let Key::Raw(name) = key else {
+                    return unsure();
+                };
+                if is_persistence_name(name) {
+                    return unsure();
+                }
+                if n.closed {
+                    return Err(Fail::Invalid);
+                }
                 if n.min_props.is_some() || n.max_props.is_some() {
                     // duplicates of unknown names would change the count
                     return unsure();
@@ -452,6 +484,73 @@ impl<'a> Scanner<'a> {
                 self.check(nodes, n.additional.unwrap_or(ANY))
             }
         }
+    }
+
+    /// The index of `name` (a slice of the input) in `n`'s property table, trying `next` first:
+    /// members usually come in schema order.
+    fn lookup(&self, n: &Node, name: &[u8], next: usize) -> Option<usize> {
+        let start = (name.as_ptr() as usize).wrapping_sub(self.b.as_ptr() as usize);
+        let tag = key_tag_at(self.b, start, name.len());
+        let is = |i: usize| n.tags[i] == tag && (tag.0 <= 16 || n.props[i].0.as_bytes() == name);
+        if next < n.tags.len() && is(next) {
+            Some(next)
+        } else {
+            (0..n.tags.len()).find(|&i| is(i))
+        }
+    }
+
+    /// The member name at the cursor, up to its closing quote: the expected `next` name of `n`
+    /// compared in place when the table's names need no escaping (equal raw bytes are then the
+    /// same name), else read and left for [`Scanner::lookup`].
+    #[inline]
+    fn key(&mut self, n: &Node, next: usize) -> Result<Key<'a>, Fail> {
+        if n.plain_names {
+            if let Some((name, _)) = n.props.get(next) {
+                let name = name.as_bytes();
+                let p = self.pos + 1;
+                if self.peek() == Some(b'"')
+                    && self.b.get(p..p + name.len()) == Some(name)
+                    && self.b.get(p + name.len()) == Some(&b'"')
+                {
+                    self.pos = p + name.len() + 1;
+                    return Ok(Key::At(next));
+                }
+            }
+        }
+        let (name, escaped) = self.raw_string()?;
+        if escaped {
+            return unsure();
+        }
+        Ok(Key::Raw(name))
+    }
+
+    /// A string value compared in place with what the schema expects (a UUID, or one of the
+    /// enum's plain literals): `true` and the cursor past it when it is certainly valid; `false`
+    /// and the cursor unmoved otherwise (the caller then reads it the general way).
+    #[inline]
+    fn direct_string(&mut self, n: &Node) -> bool {
+        let p = self.pos + 1;
+        if n.uuid_only {
+            if self.b.get(p + 36) == Some(&b'"') && self.b.get(p..p + 36).is_some_and(is_uuid) {
+                self.pos = p + 37;
+                return true;
+            }
+        } else if n.plain_enum {
+            if let Some(list) = n.enums.first() {
+                for lit in list {
+                    if let Lit::Str(l) = lit {
+                        let l = l.as_bytes();
+                        if self.b.get(p..p + l.len()) == Some(l)
+                            && self.b.get(p + l.len()) == Some(&b'"')
+                        {
+                            self.pos = p + l.len() + 1;
+                            return true;
+                        }
+                    }
+                }
+            }
+        }
+        false
     }
 
     fn base(&mut self, nodes: &[Node], n: &Node) -> Res {
@@ -473,7 +572,13 @@ impl<'a> Scanner<'a> {
                 if n.types & T_STR == 0 {
                     return Err(Fail::Invalid);
                 }
+                if (n.uuid_only || n.plain_enum) && self.direct_string(n) {
+                    return Ok(());
+                }
                 let s = self.string()?;
+                if !n.string_checks {
+                    return Ok(());
+                }
                 // Decoded escapes may be non-ASCII whatever the raw bytes were.
                 let ascii = self.ascii && matches!(s, Cow::Borrowed(_));
                 check_string(n, &s, ascii)
@@ -509,19 +614,17 @@ impl<'a> Scanner<'a> {
         self.pos += 1;
         self.ws();
         let mut seen = 0u64;
+        let mut next = 0usize;
         let mut count = 0u64;
         if self.peek() == Some(b'}') {
             self.pos += 1;
         } else {
             loop {
                 self.ws();
-                let (key, escaped) = self.raw_string()?;
-                if escaped || is_persistence_field(key) {
-                    return unsure();
-                }
+                let key = self.key(n, next)?;
                 self.ws();
                 self.expect(b':')?;
-                self.member(nodes, n, key, &mut seen)?;
+                self.member(nodes, n, key, &mut seen, &mut next)?;
                 count += 1;
                 self.ws();
                 match self.peek() {
@@ -609,6 +712,13 @@ impl<'a> Scanner<'a> {
     }
 }
 
+/// A member name: its index in the node's property table, or its raw bytes.
+#[derive(Clone, Copy)]
+enum Key<'a> {
+    At(usize),
+    Raw(&'a [u8]),
+}
+
 /// The top-level members dispatch and R3 need (strings without escapes).
 #[derive(Default)]
 pub(crate) struct Top<'a> {
@@ -644,7 +754,8 @@ fn check_enums(n: &Node, lit: &Lit) -> Res {
     Ok(())
 }
 
-fn check_string(n: &Node, s: &str, ascii: bool) -> Res {
+/// `s` is valid UTF-8 (checked by [`Scanner::raw_string`] unless ASCII, or decoded).
+fn check_string(n: &Node, s: &[u8], ascii: bool) -> Res {
     if n.min_len.is_some() || n.max_len.is_some() {
         // An ASCII string has as many characters as bytes; other UTF-8 strings of b bytes have
         // between ceil(b/4) and b characters: count them only when those bounds do not decide.
@@ -655,7 +766,8 @@ fn check_string(n: &Node, s: &str, ascii: bool) -> Res {
             let len = if ascii {
                 bytes
             } else {
-                s.chars().count() as u64
+                // characters = bytes that are not UTF-8 continuation bytes
+                s.iter().filter(|&&c| (c as i8) >= -0x40).count() as u64
             };
             if n.min_len.is_some_and(|m| len < m) || n.max_len.is_some_and(|m| len > m) {
                 return Err(Fail::Invalid);
@@ -663,11 +775,11 @@ fn check_string(n: &Node, s: &str, ascii: bool) -> Res {
         }
     }
     for list in &n.enums {
-        if !list.iter().any(|l| matches!(l, Lit::Str(x) if x == s)) {
+        if !list.iter().any(|l| matches!(l, Lit::Str(x) if x.as_bytes() == s)) {
             return Err(Fail::Invalid);
         }
     }
-    if n.uuid && !is_uuid(s.as_bytes()) {
+    if n.uuid && !is_uuid(s) {
         return Err(Fail::Invalid);
     }
     for r in &n.patterns {
@@ -676,6 +788,7 @@ fn check_string(n: &Node, s: &str, ascii: bool) -> Res {
         }
     }
     if !n.formats.is_empty() {
+        let s = std::str::from_utf8(s).map_err(|_| Fail::Unsure)?;
         let ok = FORMAT_ARG.with_borrow_mut(|arg| {
             // One reused `Value::String` per thread: the format validators take a `&Value`, and
             // filling a kept buffer costs a copy, not an allocation per string.
