@@ -148,9 +148,12 @@ impl Node {
                 .all(|l| !matches!(l, Lit::Str(t) if !plain(t)));
         self.number_checks =
             !(self.enums.is_empty() && self.minimum.is_empty() && self.maximum.is_empty());
-        self.only_applicators = self.applicators
-            && !self.never
-            && self.types == T_ALL
+        self.only_applicators = self.applicators && self.types == T_ALL && self.bare();
+    }
+
+    /// No keyword but `type` and the applicators.
+    fn bare(&self) -> bool {
+        !self.never
             && !self.string_checks
             && !self.number_checks
             && self.props.is_empty()
@@ -162,7 +165,12 @@ impl Node {
             && self.items.is_none()
             && self.min_items.is_none()
             && self.max_items.is_none()
-            && !self.unique;
+            && !self.unique
+    }
+
+    /// `{"type": "null"}` and nothing else.
+    fn is_null_only(&self) -> bool {
+        self.types == T_NULL && !self.applicators && self.bare()
     }
 }
 
@@ -579,6 +587,9 @@ impl<'d> Compiler<'d> {
         }
         fold_string_enums(&mut n);
         n.seal();
+        if let Some(merged) = self.nullable(&n) {
+            n = merged;
+        }
         let id = NodeId::try_from(self.nodes.len()).map_err(|e| e.to_string())?;
         self.nodes.push(n);
         Ok(id)
@@ -644,6 +655,35 @@ pub(crate) fn key_tag_at(input: &[u8], start: usize, len: usize) -> (usize, u128
             (len, u128::from_le_bytes(*head) & mask)
         }
         None => key_tag(input.get(start..start + len).unwrap_or_default()),
+    }
+}
+
+impl Compiler<'_> {
+    /// A node that is only `anyOf: [A, {"type": "null"}]` (a nullable field), with `A` free of
+    /// applicators, is `A` that also admits null: every keyword of `A` but `type` and `enum`
+    /// ignores a null instance, so `type` gains null and each enum gains the literal null. One
+    /// node instead of two reads of the value.
+    fn nullable(&self, n: &Node) -> Option<Node> {
+        if !n.only_applicators || n.any_of.len() != 1 || !n.ifs.is_empty() || !n.nots.is_empty() {
+            return None;
+        }
+        let [a, b] = n.any_of[0][..] else {
+            return None;
+        };
+        let (a, b) = (&self.nodes[a as usize], &self.nodes[b as usize]);
+        let (other, null) = if b.is_null_only() { (a, b) } else { (b, a) };
+        if !null.is_null_only() || other.applicators || other.never {
+            return None;
+        }
+        let mut merged = other.clone();
+        merged.types |= T_NULL;
+        for list in &mut merged.enums {
+            if !list.contains(&Lit::Null) {
+                list.push(Lit::Null);
+            }
+        }
+        merged.seal();
+        Some(merged)
     }
 }
 
