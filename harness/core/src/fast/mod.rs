@@ -143,13 +143,14 @@ impl FastPath {
     }
 }
 
-/// Whether a freshly loaded [`crate::Registry`] tries the fast path first: off, because on the
-/// bench corpus it is proven equal but not yet faster than the reference path (docs/performance.md,
-/// issue 7). `CONTRACTS_FAST_PATH=1` in the environment, or [`crate::Registry::set_fast_path`],
-/// turns it on.
-pub const DEFAULT_ON: bool = false;
+/// Whether a freshly loaded [`crate::Registry`] tries the fast path first: on. It is proven equal
+/// to the reference path by the differential tests and the soak, and on valid events it takes
+/// well under half the reference path's time (docs/performance.md, issue 7).
+/// `CONTRACTS_FAST_PATH=0` in the environment, [`crate::Registry::set_fast_path`] or
+/// `contracts validate --reference` forces the reference path.
+pub const DEFAULT_ON: bool = true;
 
-/// [`DEFAULT_ON`], unless `CONTRACTS_FAST_PATH` is set (`1`/`on`: on, anything else: off).
+/// [`DEFAULT_ON`], unless `CONTRACTS_FAST_PATH` is set (`1`/`on`/`true`: on, anything else: off).
 #[must_use]
 pub fn default_on() -> bool {
     match std::env::var("CONTRACTS_FAST_PATH") {
