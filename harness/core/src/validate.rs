@@ -209,21 +209,28 @@ impl Registry {
     /// JSON nested deeper than serde_json's recursion limit (128) is unreadable, not a crash.
     #[must_use]
     pub fn validate_bytes_with(&self, bytes: &[u8], detail: Detail) -> Verdict {
+        let mut likely_invalid = false;
         if self.fast_path_on() {
-            if let crate::fast::Fast::Valid {
-                event_type,
-                event_id,
-            } = self.fast_path().check(bytes)
-            {
-                return Verdict {
-                    status: Status::Valid,
-                    event_type: Some(event_type.to_owned()),
-                    event_id: Some(event_id.to_owned()),
-                    violations: Vec::new(),
-                };
+            match self.fast_path().check(bytes) {
+                crate::fast::Fast::Valid {
+                    event_type,
+                    event_id,
+                } => {
+                    return Verdict {
+                        status: Status::Valid,
+                        event_type: Some(event_type.to_owned()),
+                        event_id: Some(event_id.to_owned()),
+                        violations: Vec::new(),
+                    };
+                }
+                crate::fast::Fast::Invalid => likely_invalid = true,
+                crate::fast::Fast::Unsure => {}
             }
         }
-        self.validate_bytes_reference(bytes, detail)
+        match serde_json::from_slice::<Value>(bytes) {
+            Ok(event) => self.judge(&event, detail, likely_invalid),
+            Err(e) => Verdict::unreadable(format!("not valid JSON: {e}")),
+        }
     }
 
     /// The reference path for bytes: parse into a `Value`, then [`Registry::validate_value_with`].
@@ -244,6 +251,13 @@ impl Registry {
     /// Judge one parsed event, collecting `detail` schema errors when invalid.
     #[must_use]
     pub fn validate_value_with(&self, event: &Value, detail: Detail) -> Verdict {
+        self.judge(event, detail, false)
+    }
+
+    /// The reference judgement. `likely_invalid` (the fast path found a schema violation) skips
+    /// the `is_valid` pass and collects errors at once; the schema verdict is then "no error
+    /// collected", so the answer is the same either way, only cheaper when the hint is right.
+    fn judge(&self, event: &Value, detail: Detail, likely_invalid: bool) -> Verdict {
         let top = Envelope::of(event);
         let mut violations = Vec::new();
         let validator = match (top.event_type, top.schema_version.and_then(schema_major)) {
@@ -279,26 +293,29 @@ impl Registry {
             }
         }
         find_persistence_fields(event, None, &mut violations);
-        let schema_ok = validator.is_valid(event);
+        let to_violation = |e: jsonschema::ValidationError<'_>| Violation {
+            keyword: e.kind().keyword().to_owned(),
+            instance_path: e.instance_path().as_str().to_owned(),
+            schema_path: schema_location(&e),
+            message: e.masked().to_string(),
+        };
+        let rules = violations.len();
+        let schema_ok = if likely_invalid || !validator.is_valid(event) {
+            match detail {
+                Detail::All => violations.extend(validator.iter_errors(event).map(to_violation)),
+                Detail::First => {
+                    violations.extend(validator.validate(event).err().map(to_violation));
+                }
+            }
+            violations.len() == rules
+        } else {
+            true
+        };
         let status = if schema_ok && violations.is_empty() {
             Status::Valid
         } else {
             Status::Invalid
         };
-        if !schema_ok {
-            let to_violation = |e: jsonschema::ValidationError<'_>| Violation {
-                keyword: e.kind().keyword().to_owned(),
-                instance_path: e.instance_path().as_str().to_owned(),
-                schema_path: schema_location(&e),
-                message: e.masked().to_string(),
-            };
-            match detail {
-                Detail::All => violations.extend(validator.iter_errors(event).map(to_violation)),
-                Detail::First => {
-                    violations.extend(validator.validate(event).err().map(to_violation))
-                }
-            }
-        }
         if violations.len() > 1 {
             violations.sort_by(|a, b| {
                 (&a.instance_path, &a.keyword).cmp(&(&b.instance_path, &b.keyword))

@@ -32,7 +32,11 @@ pub enum Fast<'a> {
         /// The event's `event_id`.
         event_id: &'a str,
     },
-    /// Not decided here (invalid, unreadable, unknown type or not compiled): ask the reference path.
+    /// The event type's schema is certainly broken somewhere: the reference path runs for the
+    /// error list (and may skip its own yes/no pass). A hint only: the reference verdict stands.
+    Invalid,
+    /// Not decided here (unreadable, a harness rule, unknown type or not compiled): ask the
+    /// reference path.
     Unsure,
 }
 
@@ -113,7 +117,11 @@ impl FastPath {
     /// Judge `bytes`: [`Fast::Valid`] only when the reference path would say valid.
     #[must_use]
     pub fn check<'a>(&self, bytes: &'a [u8]) -> Fast<'a> {
-        self.try_check(bytes).unwrap_or(Fast::Unsure)
+        match self.try_check(bytes) {
+            Ok(verdict) => verdict,
+            Err(Fail::Invalid) => Fast::Invalid,
+            Err(Fail::Unsure) => Fast::Unsure,
+        }
     }
 
     fn try_check<'a>(&self, bytes: &'a [u8]) -> Result<Fast<'a>, Fail> {

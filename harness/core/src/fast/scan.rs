@@ -354,7 +354,7 @@ impl<'a> Scanner<'a> {
         let mut root: Option<&Node> = None;
         let mut deferred: [(Key<'a>, usize); 16] = [(Key::At(0), 0); 16];
         let mut waiting = 0;
-        let mut seen = 0u64;
+        let mut seen = Seen::default();
         let mut next = 0usize;
         let mut count = 0u64;
         self.ws();
@@ -432,7 +432,7 @@ impl<'a> Scanner<'a> {
         }
         self.depth -= 1;
         let n = root.ok_or(Fail::Unsure)?;
-        finish_object(n, seen, count)?;
+        finish_object(n, seen.declared, count)?;
         if n.has_applicators() {
             let mut end = Some(self.pos);
             self.applicators(nodes, n, start, &mut end)?;
@@ -450,7 +450,7 @@ impl<'a> Scanner<'a> {
         nodes: &[Node],
         n: &Node,
         key: Key<'a>,
-        seen: &mut u64,
+        seen: &mut Seen<'a>,
         next: &mut usize,
     ) -> Res {
         let found = match key {
@@ -461,10 +461,10 @@ impl<'a> Scanner<'a> {
             Some(i) => {
                 *next = i + 1;
                 let bit = 1 << i;
-                if (*seen | n.persistence) & bit != 0 {
+                if (seen.declared | n.persistence) & bit != 0 {
                     return unsure(); // duplicate member: serde_json keeps the last, not decided here
                 }
-                *seen |= bit;
+                seen.declared |= bit;
                 self.check(nodes, n.props[i].1)
             }
             None => {
@@ -477,10 +477,13 @@ impl<'a> Scanner<'a> {
                 if n.closed {
                     return Err(Fail::Invalid);
                 }
-                if n.min_props.is_some() || n.max_props.is_some() {
-                    // duplicates of unknown names would change the count
+                // A duplicate undeclared name: serde_json keeps the last value, and an earlier
+                // one judged here could flip a `not` or an `if` inside a branch.
+                if seen.extra[..seen.extras].contains(&name) {
                     return unsure();
                 }
+                *seen.extra.get_mut(seen.extras).ok_or(Fail::Unsure)? = name;
+                seen.extras += 1;
                 self.check(nodes, n.additional.unwrap_or(ANY))
             }
         }
@@ -613,7 +616,7 @@ impl<'a> Scanner<'a> {
         }
         self.pos += 1;
         self.ws();
-        let mut seen = 0u64;
+        let mut seen = Seen::default();
         let mut next = 0usize;
         let mut count = 0u64;
         if self.peek() == Some(b'}') {
@@ -638,7 +641,7 @@ impl<'a> Scanner<'a> {
             }
         }
         self.depth -= 1;
-        finish_object(n, seen, count)
+        finish_object(n, seen.declared, count)
     }
 
     fn array(&mut self, nodes: &[Node], n: &Node) -> Res {
@@ -710,6 +713,14 @@ impl<'a> Scanner<'a> {
         }
         Ok(())
     }
+}
+
+/// Member names met so far in one object: declared ones as bits, up to 16 undeclared ones (more: unsure).
+#[derive(Default)]
+struct Seen<'a> {
+    declared: u64,
+    extra: [&'a [u8]; 16],
+    extras: usize,
 }
 
 /// A member name: its index in the node's property table, or its raw bytes.
