@@ -5,7 +5,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 CONTRACTS := $(TARGET_DIR)/debug/contracts
 NEXTEST := $(shell command -v cargo-nextest 2>/dev/null)
 
-.PHONY: all build validate-contracts test lint fmt docs bench bench-baseline bench-compare soak fuzz
+.PHONY: all build validate-contracts test lint fmt docs bench bench-baseline bench-compare soak soak-fastpath fuzz
 
 all: validate-contracts test
 
@@ -37,11 +37,17 @@ docs: build
 	$(CONTRACTS) docs > docs/events.md
 include benches/bench.mk
 
-## Long property campaign: SOAK_CASES per property and event type (4 properties), shard K/N.
+## Long property campaign: SOAK_CASES per property and event type (4 properties), shard K/N;
+## then the fast path's differential soak, FASTPATH_SOAK_EVENTS events over every type (a
+## disagreement is shrunk and saved under corpus/fastpath/).
 SOAK_CASES ?= 25000
 SHARD ?= 1/1
-soak:
+FASTPATH_SOAK_EVENTS ?= 1000000
+soak: soak-fastpath
 	PROPTEST_CASES=$(SOAK_CASES) SOAK_SHARD=$(SHARD) $(CARGO) test --release -p contracts-core --test it properties -- --nocapture
+
+soak-fastpath:
+	FASTPATH_SOAK_EVENTS=$(FASTPATH_SOAK_EVENTS) $(CARGO) test --release -p contracts-core --test it fastpath_soak -- --ignored --nocapture
 
 ## cargo-fuzz targets, FUZZ_SECONDS each (installs cargo-fuzz if missing; RUSTC_BOOTSTRAP lets
 ## the stable toolchain take the sanitizer flags cargo-fuzz passes).

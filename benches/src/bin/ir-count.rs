@@ -23,7 +23,12 @@ fn main() -> ExitCode {
         let _ = writeln!(
             std::io::stderr(),
             "usage: ir-count CELL   (one of {})",
-            CELLS.iter().chain(FAST_CELLS.iter().filter(|c| !CELLS.contains(c))).copied().collect::<Vec<_>>().join(", ")
+            CELLS
+                .iter()
+                .chain(FAST_CELLS.iter().filter(|c| !CELLS.contains(c)))
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         return ExitCode::from(2);
     };

@@ -23,12 +23,6 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// The whole binary's allocator. Parsing an event allocates per member and string, and mimalloc
-/// cut bytes-to-verdict by ~15 % (instructions and time, docs/performance.md). Declared here,
-/// beside the hot loop it was measured for; it applies to the whole `contracts` binary.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Events per batch: ~1,000 events of ~600 bytes is ~5 ms of judging, long enough that handing
 /// batches between threads costs nothing measurable, short enough to balance two cores.
 const BATCH_EVENTS: usize = 1024;

@@ -5,7 +5,7 @@
 //! `Err(Fail::Unsure)`, and the caller then asks the reference validator.
 
 use super::compile::{
-    ANY, Lit, key_tag_at, Node, NodeId, Num, T_ARR, T_BOOL, T_INT, T_NULL, T_NUM, T_OBJ, T_STR,
+    ANY, Lit, Node, NodeId, Num, T_ARR, T_BOOL, T_INT, T_NULL, T_NUM, T_OBJ, T_STR, key_tag_at,
 };
 use crate::validate::is_persistence_name;
 use std::borrow::Cow;
@@ -786,7 +786,10 @@ fn check_string(n: &Node, s: &[u8], ascii: bool) -> Res {
         }
     }
     for list in &n.enums {
-        if !list.iter().any(|l| matches!(l, Lit::Str(x) if x.as_bytes() == s)) {
+        if !list
+            .iter()
+            .any(|l| matches!(l, Lit::Str(x) if x.as_bytes() == s))
+        {
             return Err(Fail::Invalid);
         }
     }

@@ -19,8 +19,8 @@
 use contracts_core::Registry;
 use contracts_core::events::{EventGenerator, EventGenerators, inject_persistence_field};
 use contracts_core::fast::Fast;
-use contracts_core::runner::compat::shrink::shrink;
 use contracts_core::fixtures::{Expected, Fixture};
+use contracts_core::runner::compat::shrink::shrink;
 use contracts_core::validate::Detail;
 use contracts_gen::{RngSource, Source};
 use proptest::prelude::*;
@@ -56,7 +56,12 @@ fn cases() -> u32 {
 /// `Err(why)` when the two paths disagree on `bytes`. The fast path's `Invalid` is a hint (it may
 /// judge the first of two duplicate members); `hint_exact` asserts it anyway, for inputs
 /// serialised from a `Value` (no duplicates).
-fn agree(registry: &Registry, bytes: &[u8], compiled: bool, hint_exact: bool) -> Result<(), String> {
+fn agree(
+    registry: &Registry,
+    bytes: &[u8],
+    compiled: bool,
+    hint_exact: bool,
+) -> Result<(), String> {
     let fast = registry.fast_path().check(bytes);
     let reference = registry.validate_bytes_reference(bytes, Detail::All);
     let fast_valid = matches!(fast, Fast::Valid { .. });
