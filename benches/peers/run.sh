@@ -10,8 +10,8 @@ if [ ! -d "$peers/node_modules/ajv-formats" ]; then
   (cd "$peers" && { [ -f package.json ] || echo '{"private": true}' > package.json; } \
     && npm install --no-audit --no-fund --silent ajv@8 ajv-formats@3)
 fi
-# The Rust side twice: with the system allocator (what a producer linking the library may have)
-# and with mimalloc (what the `contracts` binary ships).
+# The Rust side three times: fast path with the system allocator (what a producer linking the
+# library may have), with mimalloc (what the `contracts` binary ships), and the reference path.
 cargo build --release --quiet -p contracts-bench --bin corpus
 cp "$root/target/release/corpus" "$peers/corpus-glibc"
 cargo build --release --quiet -p contracts-bench --bin corpus --features mimalloc
@@ -21,13 +21,18 @@ for kind in valid mix; do
   "$peers/corpus-glibc" dump "$kind" "$file"
   ajv=$(PEERS_DIR="$peers" node "$root/benches/peers/ajv.mjs" "$root/specs" "$file")
   echo "$kind ajv:            $ajv"
-  for alloc in glibc mimalloc; do
-    rust=$("$peers/corpus-$alloc" time "$file")
-    echo "$kind rust ($alloc): $rust"
+  # The fast path is on by default; "reference" forces serde_json + jsonschema (issue 6's path).
+  for run in glibc mimalloc reference; do
+    if [ "$run" = reference ]; then
+      rust=$(CONTRACTS_FAST_PATH=0 "$peers/corpus-glibc" time "$file")
+    else
+      rust=$("$peers/corpus-$run" time "$file")
+    fi
+    echo "$kind rust ($run): $rust"
     node -e '
       const [r, a] = process.argv.slice(1, 3).map(JSON.parse);
       if (r.valid !== a.valid) console.log(`  note: verdicts differ (rust ${r.valid} valid, ajv ${a.valid} valid)`);
       console.log(`  ${process.argv[3]}: ajv / rust = ${(a.ns_per_event / r.ns_per_event).toFixed(2)}x`);
-    ' "$rust" "$ajv" "$kind, $alloc"
+    ' "$rust" "$ajv" "$kind, $run"
   done
 done
