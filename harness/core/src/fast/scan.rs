@@ -70,6 +70,23 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// After a member or an item: `true` past the closing `close`, `false` past a comma.
+    #[inline]
+    fn next_or_close(&mut self, close: u8) -> Result<bool, Fail> {
+        self.ws();
+        match self.peek() {
+            Some(b',') => {
+                self.pos += 1;
+                Ok(false)
+            }
+            Some(c) if c == close => {
+                self.pos += 1;
+                Ok(true)
+            }
+            _ => unsure(),
+        }
+    }
+
     #[inline]
     pub(crate) fn peek(&self) -> Option<u8> {
         self.b.get(self.pos).copied()
@@ -420,14 +437,8 @@ impl<'a> Scanner<'a> {
                 }
             }
             count += 1;
-            self.ws();
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b'}') => {
-                    self.pos += 1;
-                    break;
-                }
-                _ => return unsure(),
+            if self.next_or_close(b'}')? {
+                break;
             }
         }
         self.depth -= 1;
@@ -629,14 +640,8 @@ impl<'a> Scanner<'a> {
                 self.expect(b':')?;
                 self.member(nodes, n, key, &mut seen, &mut next)?;
                 count += 1;
-                self.ws();
-                match self.peek() {
-                    Some(b',') => self.pos += 1,
-                    Some(b'}') => {
-                        self.pos += 1;
-                        break;
-                    }
-                    _ => return unsure(),
+                if self.next_or_close(b'}')? {
+                    break;
                 }
             }
         }
@@ -664,14 +669,8 @@ impl<'a> Scanner<'a> {
                     spans.push((start, self.pos));
                 }
                 count += 1;
-                self.ws();
-                match self.peek() {
-                    Some(b',') => self.pos += 1,
-                    Some(b']') => {
-                        self.pos += 1;
-                        break;
-                    }
-                    _ => return unsure(),
+                if self.next_or_close(b']')? {
+                    break;
                 }
             }
         }
