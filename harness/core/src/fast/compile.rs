@@ -21,6 +21,9 @@ pub(crate) const T_ALL: u8 = 127;
 pub(crate) const UUID: &str =
     "^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$";
 
+/// The UTC timestamp pattern of common.schema.json (matched without the regex engine).
+pub(crate) const TIMESTAMP: &str = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?Z$";
+
 /// Index of a node in [`Compiled::nodes`]; node 0 accepts anything (but still scans it).
 pub(crate) type NodeId = u32;
 pub(crate) const ANY: NodeId = 0;
@@ -86,6 +89,10 @@ pub(crate) struct Node {
     pub(crate) number_checks: bool,
     /// The canonical UUID pattern, matched by [`super::scan::is_uuid`] instead of the regex engine.
     pub(crate) uuid: bool,
+    /// The [`TIMESTAMP`] pattern, matched by [`super::scan::is_timestamp`]; with `timestamp_day`
+    /// also format `date-time`, which on such a string is only "the day exists in that month".
+    pub(crate) timestamp: bool,
+    pub(crate) timestamp_day: bool,
     pub(crate) closed: bool,
     pub(crate) unique: bool,
     /// No property name needs escaping in JSON: names can be compared in place (set by seal).
@@ -131,13 +138,14 @@ impl Node {
         self.string_checks = self.min_len.is_some()
             || self.max_len.is_some()
             || self.uuid
+            || self.timestamp
             || !self.patterns.is_empty()
             || !self.formats.is_empty()
             || !self.enums.is_empty();
         let plain = |t: &str| t.bytes().all(|c| c >= 0x20 && c != b'"' && c != b'\\');
         self.plain_names = self.props.iter().all(|(k, _)| plain(k));
         let no_len = self.min_len.is_none() && self.max_len.is_none();
-        let others = self.patterns.is_empty() && self.formats.is_empty();
+        let others = self.patterns.is_empty() && self.formats.is_empty() && !self.timestamp;
         self.uuid_only = self.uuid && no_len && others && self.enums.is_empty();
         self.plain_enum = !self.uuid
             && no_len
@@ -585,6 +593,14 @@ impl<'d> Compiler<'d> {
                 n.max_len = None;
             }
         }
+        if n.patterns.iter().any(|r| r.source == TIMESTAMP) {
+            n.patterns.retain(|r| r.source != TIMESTAMP);
+            n.timestamp = true;
+            if n.formats.iter().any(|f| f.name == "date-time") {
+                n.formats.retain(|f| f.name != "date-time");
+                n.timestamp_day = true;
+            }
+        }
         fold_string_enums(&mut n);
         n.seal();
         if let Some(merged) = self.nullable(&n) {
@@ -612,9 +628,11 @@ fn fold_string_enums(n: &mut Node) {
     }
     let (min_len, max_len) = (n.min_len, n.max_len);
     let (patterns, formats, uuid) = (n.patterns.clone(), n.formats.clone(), n.uuid);
+    let (timestamp, day) = (n.timestamp, n.timestamp_day);
     let passes = |s: &str| {
         let len = s.chars().count() as u64;
         (!uuid || super::scan::is_uuid(s.as_bytes()))
+            && (!timestamp || super::scan::is_timestamp(s.as_bytes(), day))
             && min_len.is_none_or(|m| len >= m)
             && max_len.is_none_or(|m| len <= m)
             && patterns.iter().all(|r| r.is_match(s.as_bytes()))
@@ -629,6 +647,8 @@ fn fold_string_enums(n: &mut Node) {
     n.max_len = None;
     n.patterns.clear();
     n.uuid = false;
+    n.timestamp = false;
+    n.timestamp_day = false;
     n.formats.clear();
 }
 

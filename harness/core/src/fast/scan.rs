@@ -795,6 +795,9 @@ fn check_string(n: &Node, s: &[u8], ascii: bool) -> Res {
     if n.uuid && !is_uuid(s) {
         return Err(Fail::Invalid);
     }
+    if n.timestamp && !is_timestamp(s, n.timestamp_day) {
+        return Err(Fail::Invalid);
+    }
     for r in &n.patterns {
         if !r.is_match(s) {
             return Err(Fail::Invalid);
@@ -1004,9 +1007,114 @@ pub(crate) fn is_uuid(b: &[u8]) -> bool {
         & matches!(b[19], b'8' | b'9' | b'a' | b'b')
 }
 
+/// `^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?Z$`
+/// without the regex engine, and with `day` also the `date-time` format of the jsonschema crate,
+/// which on a string of that shape only asks that the day exist in its month (leap years by the
+/// Gregorian rule; the pattern already rules out second 60 and offsets). The test
+/// `timestamp_matcher_agrees_with_the_pattern_and_the_format` keeps all three equal.
+pub(crate) fn is_timestamp(b: &[u8], day: bool) -> bool {
+    let n = b.len();
+    if !(n == 20 || (22..=30).contains(&n)) {
+        return false;
+    }
+    let d = |i: usize| u32::from(b[i].wrapping_sub(b'0'));
+    let two = |i: usize| d(i) * 10 + d(i + 1);
+    let digits = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
+        .iter()
+        .fold(true, |ok, &i| ok & (d(i) <= 9));
+    let fraction = n == 20 || (b[19] == b'.' && b[20..n - 1].iter().all(u8::is_ascii_digit));
+    let (month, dd) = (two(5), two(8));
+    let shape = digits
+        & fraction
+        & (b[4] == b'-')
+        & (b[7] == b'-')
+        & (b[10] == b'T')
+        & (b[13] == b':')
+        & (b[16] == b':')
+        & (b[n - 1] == b'Z')
+        & (1..=12).contains(&month)
+        & (1..=31).contains(&dd)
+        & (two(11) <= 23)
+        & (two(14) <= 59)
+        & (two(17) <= 59);
+    if !shape || !day {
+        return shape;
+    }
+    let year = two(0) * 100 + two(2);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let last = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    dd <= last
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamp_matcher_agrees_with_the_pattern_and_the_format() {
+        let re = regex::Regex::new(super::super::compile::TIMESTAMP).expect("regex");
+        let format = jsonschema::draft202012::options()
+            .should_validate_formats(true)
+            .build(&serde_json::json!({ "format": "date-time" }))
+            .expect("format validator");
+        let check = |s: &str| {
+            let shape = re.is_match(s);
+            let valid = shape && format.is_valid(&serde_json::Value::String(s.to_owned()));
+            assert_eq!(is_timestamp(s.as_bytes(), false), shape, "shape of {s}");
+            assert_eq!(is_timestamp(s.as_bytes(), true), valid, "date-time of {s}");
+        };
+        // Every month and day 00..=32 of years around every leap-year rule.
+        let years = (0..=12)
+            .chain(96..=104)
+            .chain(1896..=1904)
+            .chain(1996..=2032)
+            .chain(2096..=2104)
+            .chain(2396..=2404)
+            .chain(9995..=9999);
+        for y in years {
+            for m in 0..=13 {
+                for dd in 0..=32 {
+                    check(&format!("{y:04}-{m:02}-{dd:02}T12:34:56Z"));
+                }
+            }
+        }
+        // Each character of a few timestamps replaced, dropped or doubled.
+        let alphabet = b"0123456789-:.TtZz+ x";
+        for base in [
+            "2024-02-29T23:59:59Z",
+            "2023-12-31T00:00:00.123456789Z",
+            "2025-11-05T22:05:12.6Z",
+        ] {
+            let base = base.as_bytes().to_vec();
+            for i in 0..=base.len() {
+                for &c in alphabet {
+                    for op in 0..3 {
+                        let mut v = base.clone();
+                        match op {
+                            0 if i < v.len() => v[i] = c,
+                            1 => v.insert(i, c),
+                            2 if i < v.len() => {
+                                v.remove(i);
+                            }
+                            _ => continue,
+                        }
+                        check(std::str::from_utf8(&v).expect("ascii"));
+                    }
+                }
+            }
+        }
+        for t in ["24", "23", "00"] {
+            for ms in ["59", "60", "61", "00"] {
+                check(&format!("2024-01-01T{t}:{ms}:{ms}Z"));
+            }
+        }
+        check("2024-01-01T12:00:00.1234567890Z");
+    }
 
     #[test]
     fn uuid_matcher_agrees_with_the_regex() {
