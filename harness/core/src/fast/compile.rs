@@ -24,6 +24,22 @@ pub(crate) const UUID: &str =
 /// The UTC timestamp pattern of common.schema.json (matched without the regex engine).
 pub(crate) const TIMESTAMP: &str = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?Z$";
 
+/// The envelope's `schema_version` pattern, MAJOR.MINOR without leading zeros.
+pub(crate) const VERSION: &str = "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)$";
+
+/// The MAJOR an event type's own `schema_version` pattern `^N\.(0|[1-9][0-9]*)$` pins, if
+/// `pattern` is one (N a canonical decimal).
+fn pinned_major(pattern: &str) -> Option<u64> {
+    let n = pattern
+        .strip_prefix('^')?
+        .strip_suffix("\\.(0|[1-9][0-9]*)$")?;
+    let canonical = !n.is_empty()
+        && n.bytes().all(|c| c.is_ascii_digit())
+        && (n == "0" || !n.starts_with('0'))
+        && n.len() <= 18;
+    canonical.then(|| n.parse().ok()).flatten()
+}
+
 /// Index of a node in [`Compiled::nodes`]; node 0 accepts anything (but still scans it).
 pub(crate) type NodeId = u32;
 pub(crate) const ANY: NodeId = 0;
@@ -93,6 +109,9 @@ pub(crate) struct Node {
     /// also format `date-time`, which on such a string is only "the day exists in that month".
     pub(crate) timestamp: bool,
     pub(crate) timestamp_day: bool,
+    /// [`VERSION`] and/or `^N\.(0|[1-9][0-9]*)$`, matched by [`super::scan::is_version`]:
+    /// `Some(None)` any MAJOR, `Some(Some(n))` MAJOR n.
+    pub(crate) version: Option<Option<u64>>,
     pub(crate) closed: bool,
     pub(crate) unique: bool,
     /// No property name needs escaping in JSON: names can be compared in place (set by seal).
@@ -139,13 +158,17 @@ impl Node {
             || self.max_len.is_some()
             || self.uuid
             || self.timestamp
+            || self.version.is_some()
             || !self.patterns.is_empty()
             || !self.formats.is_empty()
             || !self.enums.is_empty();
         let plain = |t: &str| t.bytes().all(|c| c >= 0x20 && c != b'"' && c != b'\\');
         self.plain_names = self.props.iter().all(|(k, _)| plain(k));
         let no_len = self.min_len.is_none() && self.max_len.is_none();
-        let others = self.patterns.is_empty() && self.formats.is_empty() && !self.timestamp;
+        let others = self.patterns.is_empty()
+            && self.formats.is_empty()
+            && !self.timestamp
+            && self.version.is_none();
         self.uuid_only = self.uuid && no_len && others && self.enums.is_empty();
         self.plain_enum = !self.uuid
             && no_len
@@ -593,6 +616,16 @@ impl<'d> Compiler<'d> {
                 n.max_len = None;
             }
         }
+        let pins: Vec<u64> = n
+            .patterns
+            .iter()
+            .filter_map(|r| pinned_major(&r.source))
+            .collect();
+        if pins.len() <= 1 && (n.patterns.iter().any(|r| r.source == VERSION) || pins.len() == 1) {
+            n.patterns
+                .retain(|r| r.source != VERSION && pinned_major(&r.source).is_none());
+            n.version = Some(pins.first().copied());
+        }
         if n.patterns.iter().any(|r| r.source == TIMESTAMP) {
             n.patterns.retain(|r| r.source != TIMESTAMP);
             n.timestamp = true;
@@ -628,11 +661,12 @@ fn fold_string_enums(n: &mut Node) {
     }
     let (min_len, max_len) = (n.min_len, n.max_len);
     let (patterns, formats, uuid) = (n.patterns.clone(), n.formats.clone(), n.uuid);
-    let (timestamp, day) = (n.timestamp, n.timestamp_day);
+    let (timestamp, day, version) = (n.timestamp, n.timestamp_day, n.version);
     let passes = |s: &str| {
         let len = s.chars().count() as u64;
         (!uuid || super::scan::is_uuid(s.as_bytes()))
             && (!timestamp || super::scan::is_timestamp(s.as_bytes(), day))
+            && version.is_none_or(|major| super::scan::is_version(s.as_bytes(), major))
             && min_len.is_none_or(|m| len >= m)
             && max_len.is_none_or(|m| len <= m)
             && patterns.iter().all(|r| r.is_match(s.as_bytes()))
@@ -649,6 +683,7 @@ fn fold_string_enums(n: &mut Node) {
     n.uuid = false;
     n.timestamp = false;
     n.timestamp_day = false;
+    n.version = None;
     n.formats.clear();
 }
 

@@ -798,6 +798,9 @@ fn check_string(n: &Node, s: &[u8], ascii: bool) -> Res {
     if n.timestamp && !is_timestamp(s, n.timestamp_day) {
         return Err(Fail::Invalid);
     }
+    if n.version.is_some_and(|major| !is_version(s, major)) {
+        return Err(Fail::Invalid);
+    }
     for r in &n.patterns {
         if !r.is_match(s) {
             return Err(Fail::Invalid);
@@ -1051,6 +1054,26 @@ pub(crate) fn is_timestamp(b: &[u8], day: bool) -> bool {
     dd <= last
 }
 
+/// `^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$`, and with `major` also `^N\.(0|[1-9][0-9]*)$` for that N,
+/// without the regex engine (the test `version_matcher_agrees_with_the_regexes` keeps them equal).
+pub(crate) fn is_version(b: &[u8], major: Option<u64>) -> bool {
+    let Some(dot) = b.iter().position(|&c| c == b'.') else {
+        return false;
+    };
+    let number = |p: &[u8]| {
+        !p.is_empty() && p.iter().all(u8::is_ascii_digit) && (p.len() == 1 || p[0] != b'0')
+    };
+    let (m, minor) = (&b[..dot], &b[dot + 1..]);
+    number(m)
+        && number(minor)
+        && major.is_none_or(|want| {
+            std::str::from_utf8(m)
+                .ok()
+                .and_then(|t| t.parse::<u64>().ok())
+                == Some(want)
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1114,6 +1137,42 @@ mod tests {
             }
         }
         check("2024-01-01T12:00:00.1234567890Z");
+    }
+
+    #[test]
+    fn version_matcher_agrees_with_the_regexes() {
+        use super::super::compile::VERSION;
+        let any = regex::Regex::new(VERSION).expect("regex");
+        let one = regex::Regex::new(r"^1\.(0|[1-9][0-9]*)$").expect("regex");
+        let twelve = regex::Regex::new(r"^12\.(0|[1-9][0-9]*)$").expect("regex");
+        let alphabet = ["0", "1", "2", "9", ".", "-", "a", " ", "é"];
+        let mut strings = vec![String::new()];
+        for _ in 0..5 {
+            let mut next = Vec::new();
+            for s in &strings {
+                for c in alphabet {
+                    next.push(format!("{s}{c}"));
+                }
+            }
+            strings.extend(next);
+        }
+        strings.extend(
+            ["12.0", "12.34", "012.1", "1.0\n", "18446744073709551617.1"].map(String::from),
+        );
+        for s in &strings {
+            let b = s.as_bytes();
+            assert_eq!(is_version(b, None), any.is_match(s), "{s:?}");
+            assert_eq!(
+                is_version(b, Some(1)),
+                any.is_match(s) && one.is_match(s),
+                "{s:?}"
+            );
+            assert_eq!(
+                is_version(b, Some(12)),
+                any.is_match(s) && twelve.is_match(s),
+                "{s:?}"
+            );
+        }
     }
 
     #[test]
