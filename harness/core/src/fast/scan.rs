@@ -522,9 +522,10 @@ impl<'a> Scanner<'a> {
             if let Some((name, _)) = n.props.get(next) {
                 let name = name.as_bytes();
                 let p = self.pos + 1;
+                // The closing quote first: one byte rules out most wrong lengths before a memcmp.
                 if self.peek() == Some(b'"')
-                    && self.b.get(p..p + name.len()) == Some(name)
                     && self.b.get(p + name.len()) == Some(&b'"')
+                    && self.b.get(p..p + name.len()) == Some(name)
                 {
                     self.pos = p + name.len() + 1;
                     return Ok(Key::At(next));
@@ -554,8 +555,8 @@ impl<'a> Scanner<'a> {
                 for lit in list {
                     if let Lit::Str(l) = lit {
                         let l = l.as_bytes();
-                        if self.b.get(p..p + l.len()) == Some(l)
-                            && self.b.get(p + l.len()) == Some(&b'"')
+                        if self.b.get(p + l.len()) == Some(&b'"')
+                            && self.b.get(p..p + l.len()) == Some(l)
                         {
                             self.pos = p + l.len() + 1;
                             return true;
