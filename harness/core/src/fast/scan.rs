@@ -211,20 +211,21 @@ impl<'a> Scanner<'a> {
             }
         }
         self.pos = i;
-        let text = b
-            .get(start..i)
-            .and_then(|t| std::str::from_utf8(t).ok())
-            .ok_or(Fail::Unsure)?;
+        let raw = b.get(start..i).ok_or(Fail::Unsure)?;
         if !float {
-            let digits = text.strip_prefix('-').unwrap_or(text);
+            let digits = raw.strip_prefix(b"-").unwrap_or(raw);
             if digits.len() <= 18 {
                 // At most 18 digits: fits i64 exactly, no overflow possible.
                 let mut v: i128 = 0;
-                for d in digits.bytes() {
+                for d in digits {
                     v = v * 10 + i128::from(d - b'0');
                 }
-                return Ok(Number::Int(if digits.len() == text.len() { v } else { -v }));
+                return Ok(Number::Int(if digits.len() == raw.len() { v } else { -v }));
             }
+        }
+        // Rare from here on: long integers and every float, parsed from text.
+        let text = std::str::from_utf8(raw).map_err(|_| Fail::Unsure)?;
+        if !float {
             if let Ok(v) = text.parse::<i128>() {
                 if v >= i128::from(i64::MIN) && v <= i128::from(u64::MAX) {
                     return Ok(Number::Int(v));
@@ -871,8 +872,9 @@ fn check_number(n: &Node, x: Number) -> Res {
 
 fn compare(x: Number, bound: Num) -> Result<std::cmp::Ordering, Fail> {
     let as_f = |v: i128| {
+        // Through i64 when it fits: i128 -> f64 is a library call, i64 -> f64 one instruction.
         #[allow(clippy::cast_precision_loss)]
-        let f = v as f64;
+        let f = i64::try_from(v).map_or(v as f64, |v| v as f64);
         if f.abs() <= EXACT { Ok(f) } else { unsure() }
     };
     let (a, b) = match (x, bound) {
