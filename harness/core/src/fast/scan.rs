@@ -454,9 +454,9 @@ impl<'a> Scanner<'a> {
     }
 
     /// One member of an object node `n`, the cursor on its value.
-    #[inline]
     /// Persistence metadata (`received_at`, …) anywhere is for the reference path to name: a
     /// declared name is flagged in `n.persistence` when compiled, any other name checked here.
+    #[inline]
     fn member(
         &mut self,
         nodes: &[Node],
