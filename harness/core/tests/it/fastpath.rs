@@ -16,8 +16,9 @@
 
 #![allow(clippy::print_stderr, reason = "the soak prints what it covered")]
 
+use crate::common::{root, setup};
 use contracts_core::Registry;
-use contracts_core::events::{EventGenerator, EventGenerators, inject_persistence_field};
+use contracts_core::events::{EventGenerator, inject_persistence_field};
 use contracts_core::fast::Fast;
 use contracts_core::fixtures::{Expected, Fixture};
 use contracts_core::runner::compat::shrink::shrink;
@@ -26,25 +27,8 @@ use contracts_gen::{RngSource, Source};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestRunner};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 const DEFAULT_CASES: u32 = 8;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn setup() -> &'static (Registry, EventGenerators) {
-    static SETUP: OnceLock<(Registry, EventGenerators)> = OnceLock::new();
-    SETUP.get_or_init(|| {
-        let mut registry = Registry::load(&root().join("specs")).expect("specs load");
-        registry.set_fast_path(true); // on by default; set anyway, whatever CONTRACTS_FAST_PATH says
-        let generators = EventGenerators::new(&registry)
-            .unwrap_or_else(|(t, e)| panic!("no generator for {t}: {e}"));
-        (registry, generators)
-    })
-}
 
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")

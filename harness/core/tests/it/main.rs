@@ -1,5 +1,6 @@
 //! Integration tests of contracts-core against the repository's own specs.
 
+mod common;
 mod envelope_rules;
 mod fastpath;
 mod properties;

@@ -10,7 +10,8 @@
 
 #![allow(clippy::print_stderr, reason = "a soak run prints what it covered")]
 
-use contracts_core::events::{EventGenerator, EventGenerators, inject_persistence_field};
+use crate::common::{root, setup};
+use contracts_core::events::{EventGenerator, inject_persistence_field};
 use contracts_core::fixtures::{Expected, Fixture};
 use contracts_core::{Registry, validate::rule};
 use contracts_gen::{ChoiceSource, Source};
@@ -19,27 +20,11 @@ use proptest::test_runner::{
     Config, FileFailurePersistence, RngSeed, TestCaseError, TestError, TestRunner,
 };
 use serde_json::Value;
-use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 /// Cases per property and event type when `PROPTEST_CASES` is unset: 53 types x 4 properties x
 /// 32 cases is about 6,800 generated events, about 20 s of CPU in a debug build.
 const DEFAULT_CASES: u32 = 32;
-
-fn root() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    root.canonicalize().unwrap_or(root)
-}
-
-fn setup() -> &'static (Registry, EventGenerators) {
-    static SETUP: OnceLock<(Registry, EventGenerators)> = OnceLock::new();
-    SETUP.get_or_init(|| {
-        let registry = Registry::load(&root().join("specs")).expect("specs load");
-        let generators = EventGenerators::new(&registry)
-            .unwrap_or_else(|(t, e)| panic!("no generator for {t}: {e}"));
-        (registry, generators)
-    })
-}
 
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
