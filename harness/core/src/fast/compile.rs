@@ -66,6 +66,8 @@ pub(crate) enum Num {
 pub(crate) struct Pattern {
     /// The pattern as written in the schema.
     pub(crate) source: String,
+    /// Its Rust translation.
+    translated: String,
     regex: Regex,
 }
 
@@ -184,8 +186,27 @@ impl Node {
 
     /// No keyword but `type` and the applicators.
     fn bare(&self) -> bool {
+        !self.string_checks && self.bare_but_strings()
+    }
+
+    /// `{"pattern": P}` and nothing else: P.
+    fn only_pattern(&self) -> Option<&Arc<Pattern>> {
+        let only = self.patterns.len() == 1
+            && self.types == T_ALL
+            && !self.applicators
+            && !self.uuid
+            && !self.timestamp
+            && self.version.is_none()
+            && self.formats.is_empty()
+            && self.min_len.is_none()
+            && self.max_len.is_none()
+            && self.bare_but_strings();
+        only.then(|| &self.patterns[0])
+    }
+
+    /// No keyword but `type`, the applicators and the string keywords.
+    fn bare_but_strings(&self) -> bool {
         !self.never
-            && !self.string_checks
             && !self.number_checks
             && self.props.is_empty()
             && self.required == 0
@@ -350,6 +371,7 @@ impl<'d> Compiler<'d> {
         let regex = Regex::new(&translated).map_err(|e| e.to_string())?;
         let r = Arc::new(Pattern {
             source: pattern.to_owned(),
+            translated: translated.into_owned(),
             regex,
         });
         self.regexes.insert(pattern.to_owned(), Arc::clone(&r));
@@ -634,6 +656,7 @@ impl<'d> Compiler<'d> {
                 n.timestamp_day = true;
             }
         }
+        self.merge_pattern_branches(&mut n)?;
         fold_string_enums(&mut n);
         n.seal();
         if let Some(merged) = self.nullable(&n) {
@@ -714,6 +737,40 @@ pub(crate) fn key_tag_at(input: &[u8], start: usize, len: usize) -> (usize, u128
 }
 
 impl Compiler<'_> {
+    /// `anyOf: [{"pattern": P1}, {"pattern": P2}, …]` (the catalogue's secret detectors under
+    /// a `not`) is `pattern: "(?:P1)|(?:P2)|…"`: a string matches one branch exactly when it
+    /// matches the alternation, and a non-string passes both (a lone `pattern` ignores it). One
+    /// regex scan of the text instead of one per branch.
+    fn merge_pattern_branches(&mut self, n: &mut Node) -> Result<(), String> {
+        let mut kept = Vec::new();
+        for branches in std::mem::take(&mut n.any_of) {
+            let patterns: Vec<Arc<Pattern>> = branches
+                .iter()
+                .filter_map(|&id| self.nodes[id as usize].only_pattern().cloned())
+                .collect();
+            if branches.len() < 2 || patterns.len() != branches.len() {
+                kept.push(branches);
+                continue;
+            }
+            let join = |part: fn(&Pattern) -> &str| {
+                patterns
+                    .iter()
+                    .map(|p| format!("(?:{})", part(p)))
+                    .collect::<Vec<_>>()
+                    .join("|")
+            };
+            let translated = join(|p| &p.translated);
+            let regex = Regex::new(&translated).map_err(|e| e.to_string())?;
+            n.patterns.push(Arc::new(Pattern {
+                source: join(|p| &p.source),
+                translated,
+                regex,
+            }));
+        }
+        n.any_of = kept;
+        Ok(())
+    }
+
     /// A node that is only `anyOf: [A, {"type": "null"}]` (a nullable field), with `A` free of
     /// applicators, is `A` that also admits null: every keyword of `A` but `type` and `enum`
     /// ignores a null instance, so `type` gains null and each enum gains the literal null. One
