@@ -58,6 +58,16 @@ pub struct EventContract {
     pub validator: Validator,
 }
 
+/// The options that give a contract its meaning, for every validator built from the specs
+/// (the registry's, coverage's per-node ones, the fast path's format checks): draft 2020-12,
+/// formats asserted, the linear-time `regex` engine, e-mail without display text.
+pub(crate) fn validator_options() -> jsonschema::ValidationOptions<'static> {
+    jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .with_pattern_options(PatternOptions::regex())
+        .with_email_options(EmailOptions::default().without_display_text())
+}
+
 /// All contracts under one specs root, compiled. Build once, share by reference (it is `Sync`).
 pub struct Registry {
     root: PathBuf,
@@ -106,11 +116,8 @@ impl Registry {
             })?;
         let cache = PatternCache::new();
         let build = |doc: &SchemaDoc| -> Result<Validator, RegistryError> {
-            jsonschema::draft202012::options()
-                .should_validate_formats(true)
-                .with_pattern_options(PatternOptions::regex())
+            validator_options()
                 .with_pattern_cache(cache.clone())
-                .with_email_options(EmailOptions::default().without_display_text())
                 .with_registry(&registry)
                 .with_base_uri(format!("{BASE_URI}{}", doc.rel_path))
                 .offline()

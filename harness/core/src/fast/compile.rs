@@ -2,7 +2,7 @@
 //! instance location, and the conjunction merged into one [`Node`]. A keyword the compiler does not
 //! know makes the whole event type fall back to the reference path (the fast path never guesses).
 
-use jsonschema::{EmailOptions, Validator};
+use jsonschema::Validator;
 use regex::bytes::Regex;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -391,9 +391,7 @@ impl<'d> Compiler<'d> {
                 validator: Arc::clone(v),
             });
         }
-        let v = jsonschema::draft202012::options()
-            .should_validate_formats(true)
-            .with_email_options(EmailOptions::default().without_display_text())
+        let v = crate::registry::validator_options()
             .build(&serde_json::json!({ "format": name }))
             .map_err(|e| e.to_string())?;
         let v = Arc::new(v);

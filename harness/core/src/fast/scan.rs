@@ -1108,8 +1108,7 @@ mod tests {
     #[test]
     fn timestamp_matcher_agrees_with_the_pattern_and_the_format() {
         let re = regex::Regex::new(super::super::compile::TIMESTAMP).expect("regex");
-        let format = jsonschema::draft202012::options()
-            .should_validate_formats(true)
+        let format = crate::registry::validator_options()
             .build(&serde_json::json!({ "format": "date-time" }))
             .expect("format validator");
         let check = |s: &str| {

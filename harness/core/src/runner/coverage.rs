@@ -8,7 +8,7 @@
 //! branch applies.
 
 use crate::registry::{BASE_URI, EventContract, Registry};
-use jsonschema::{EmailOptions, PatternOptions, Validator};
+use jsonschema::Validator;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -193,10 +193,7 @@ impl<'r> Coverage<'r> {
             if let Some(v) = cache.get(&uri) {
                 std::sync::Arc::clone(v)
             } else {
-                let built = jsonschema::draft202012::options()
-                    .should_validate_formats(true)
-                    .with_pattern_options(PatternOptions::regex())
-                    .with_email_options(EmailOptions::default().without_display_text())
+                let built = crate::registry::validator_options()
                     .with_registry(&self.schemas)
                     .offline()
                     .build(&serde_json::json!({ "$ref": uri }));
