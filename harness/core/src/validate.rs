@@ -227,17 +227,18 @@ impl Registry {
                 crate::fast::Fast::Unsure => {}
             }
         }
-        match serde_json::from_slice::<Value>(bytes) {
-            Ok(event) => self.judge(&event, detail, likely_invalid),
-            Err(e) => Verdict::unreadable(format!("not valid JSON: {e}")),
-        }
+        self.parse_and_judge(bytes, detail, likely_invalid)
     }
 
     /// The reference path for bytes: parse into a `Value`, then [`Registry::validate_value_with`].
     #[must_use]
     pub fn validate_bytes_reference(&self, bytes: &[u8], detail: Detail) -> Verdict {
+        self.parse_and_judge(bytes, detail, false)
+    }
+
+    fn parse_and_judge(&self, bytes: &[u8], detail: Detail, likely_invalid: bool) -> Verdict {
         match serde_json::from_slice::<Value>(bytes) {
-            Ok(event) => self.validate_value_with(&event, detail),
+            Ok(event) => self.judge(&event, detail, likely_invalid),
             Err(e) => Verdict::unreadable(format!("not valid JSON: {e}")),
         }
     }

@@ -23,3 +23,11 @@ pub(crate) fn setup() -> &'static (Registry, EventGenerators) {
         (registry, generators)
     })
 }
+
+/// Proptest cases per property: `PROPTEST_CASES` when set, else `default`.
+pub(crate) fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}

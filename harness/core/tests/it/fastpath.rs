@@ -31,10 +31,7 @@ use serde_json::Value;
 const DEFAULT_CASES: u32 = 8;
 
 fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(DEFAULT_CASES)
+    crate::common::cases(DEFAULT_CASES)
 }
 
 /// `Err(why)` when the two paths disagree on `bytes`. The fast path's `Invalid` is a hint (it may

@@ -27,10 +27,7 @@ use std::sync::OnceLock;
 const DEFAULT_CASES: u32 = 32;
 
 fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(DEFAULT_CASES)
+    crate::common::cases(DEFAULT_CASES)
 }
 
 /// Run `property` over `strategy` for one event type; on failure, keep the minimal event in the
