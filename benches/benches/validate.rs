@@ -16,31 +16,24 @@ fn quick() -> bool {
 }
 
 fn headline(c: &mut Criterion) {
-    let registry = contracts_bench::registry().expect("specs/ loads");
-    let corpus = Corpus::build(&registry, SEED, VARIANTS);
-    let work = Workload::new(&registry, &corpus);
-    let mut g = c.benchmark_group("validate");
-    g.sample_size(if quick() { 20 } else { 50 });
-    g.warm_up_time(Duration::from_secs(1));
-    g.measurement_time(Duration::from_secs(if quick() { 2 } else { 4 }));
-    for cell in CELLS {
-        let n = work.events(cell).map_or(0, <[_]>::len);
-        g.throughput(Throughput::Elements(n as u64));
-        g.bench_function(cell, |b| b.iter(|| work.pass(cell)));
-    }
-    g.finish();
+    cells(c, "validate", &CELLS);
 }
 
 /// Issue 7: the fast path beside the parse floor and the forced reference path, one run.
 fn fastpath(c: &mut Criterion) {
+    cells(c, "fastpath", &FAST_CELLS);
+}
+
+/// One criterion group of workload cells over the fixed corpus, side by side in one run.
+fn cells(c: &mut Criterion, group: &str, cells: &[&str]) {
     let registry = contracts_bench::registry().expect("specs/ loads");
     let corpus = Corpus::build(&registry, SEED, VARIANTS);
     let work = Workload::new(&registry, &corpus);
-    let mut g = c.benchmark_group("fastpath");
+    let mut g = c.benchmark_group(group);
     g.sample_size(if quick() { 20 } else { 50 });
     g.warm_up_time(Duration::from_secs(1));
     g.measurement_time(Duration::from_secs(if quick() { 2 } else { 4 }));
-    for cell in FAST_CELLS {
+    for &cell in cells {
         let n = work.events(cell).map_or(0, <[_]>::len);
         g.throughput(Throughput::Elements(n as u64));
         g.bench_function(cell, |b| b.iter(|| work.pass(cell)));

@@ -622,13 +622,20 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn object(&mut self, nodes: &[Node], n: &Node) -> Res {
+    /// Past the opening bracket of an object or array, one level deeper (bounded).
+    #[inline]
+    fn enter(&mut self) -> Res {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return unsure();
         }
         self.pos += 1;
         self.ws();
+        Ok(())
+    }
+
+    fn object(&mut self, nodes: &[Node], n: &Node) -> Res {
+        self.enter()?;
         let mut seen = Seen::default();
         let mut next = 0usize;
         let mut count = 0u64;
@@ -652,12 +659,7 @@ impl<'a> Scanner<'a> {
     }
 
     fn array(&mut self, nodes: &[Node], n: &Node) -> Res {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return unsure();
-        }
-        self.pos += 1;
-        self.ws();
+        self.enter()?;
         let mut count = 0u64;
         let mut spans: Vec<(usize, usize)> = Vec::new();
         if self.peek() == Some(b']') {
