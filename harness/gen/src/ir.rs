@@ -15,19 +15,28 @@ use std::collections::HashMap;
 /// Index of a node in [`Ir::nodes`].
 pub(crate) type NodeId = usize;
 
-/// JSON types as a bit set.
-pub(crate) mod ty {
-    pub(crate) const NULL: u8 = 1;
-    pub(crate) const BOOLEAN: u8 = 2;
-    pub(crate) const INTEGER: u8 = 4;
+/// JSON types as a bit set (also the fast path's, in contracts-core).
+pub mod ty {
+    /// `null`.
+    pub const NULL: u8 = 1;
+    /// `boolean`.
+    pub const BOOLEAN: u8 = 2;
+    /// `integer`.
+    pub const INTEGER: u8 = 4;
     /// Non-integral numbers; "number" is `INTEGER | FRACTION`.
-    pub(crate) const FRACTION: u8 = 8;
-    pub(crate) const STRING: u8 = 16;
-    pub(crate) const ARRAY: u8 = 32;
-    pub(crate) const OBJECT: u8 = 64;
-    pub(crate) const ALL: u8 = 127;
+    pub const FRACTION: u8 = 8;
+    /// `string`.
+    pub const STRING: u8 = 16;
+    /// `array`.
+    pub const ARRAY: u8 = 32;
+    /// `object`.
+    pub const OBJECT: u8 = 64;
+    /// Every type.
+    pub const ALL: u8 = 127;
 
-    pub(crate) fn parse(name: &str) -> u8 {
+    /// The bits of one `type` name; 0 for an unknown name.
+    #[must_use]
+    pub fn parse(name: &str) -> u8 {
         match name {
             "null" => NULL,
             "boolean" => BOOLEAN,

@@ -34,6 +34,7 @@ mod resolve;
 mod source;
 mod strategy;
 
+pub use ir::ty;
 pub use mutate::{MutationClass, MutationTarget};
 pub use resolve::percent_decode;
 pub use source::{ChoiceSource, RngSource, Source, UnstructuredSource};

@@ -8,14 +8,11 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-pub(crate) const T_NULL: u8 = 1;
-pub(crate) const T_BOOL: u8 = 2;
-pub(crate) const T_INT: u8 = 4;
-pub(crate) const T_NUM: u8 = 8;
-pub(crate) const T_STR: u8 = 16;
-pub(crate) const T_ARR: u8 = 32;
-pub(crate) const T_OBJ: u8 = 64;
-pub(crate) const T_ALL: u8 = 127;
+// The JSON type bit set is the generator's (`contracts_gen::ty`).
+pub(crate) use contracts_gen::ty::{
+    ALL as T_ALL, ARRAY as T_ARR, BOOLEAN as T_BOOL, FRACTION as T_NUM, INTEGER as T_INT,
+    NULL as T_NULL, OBJECT as T_OBJ, STRING as T_STR,
+};
 
 /// The canonical UUID pattern of common.schema.json (matched without the regex engine).
 pub(crate) const UUID: &str =
@@ -434,16 +431,10 @@ impl<'d> Compiler<'d> {
                             other => vec![other],
                         };
                         for name in names {
-                            t |= match name.as_str().ok_or_else(bad)? {
-                                "null" => T_NULL,
-                                "boolean" => T_BOOL,
-                                "integer" => T_INT,
-                                "number" => T_INT | T_NUM,
-                                "string" => T_STR,
-                                "array" => T_ARR,
-                                "object" => T_OBJ,
-                                _ => return Err(bad()),
-                            };
+                            match contracts_gen::ty::parse(name.as_str().ok_or_else(bad)?) {
+                                0 => return Err(bad()),
+                                bits => t |= bits,
+                            }
                         }
                         n.types &= t;
                     }
