@@ -166,3 +166,110 @@ pub fn default_on() -> bool {
         Err(_) => DEFAULT_ON,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Fast, FastPath};
+    use serde_json::{Value, json};
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    /// Conditionals over declared members (if/then/else, `not`, `anyOf` of `required`s) are
+    /// judged from the members the object scan kept ([`super::compile::Plan`]); on every
+    /// combination of present, absent and wrong-typed members, in two member orders, the
+    /// verdict is the jsonschema crate's, and the plan is really in use.
+    #[test]
+    fn planned_conditionals_agree_with_jsonschema() {
+        let schema = json!({
+            "type": "object",
+            "required": ["event_type", "schema_version", "event_id", "payload"],
+            "properties": {
+                "event_type": {"const": "t.x"},
+                "schema_version": {"type": "string"},
+                "event_id": {"type": "string"},
+                "payload": {"$ref": "#/$defs/p"}
+            },
+            "$defs": {"p": {
+                "type": "object",
+                "properties": {
+                    "a": {"enum": ["x", "y", 1]},
+                    "b": {"type": "integer"},
+                    "c": {"type": "string"},
+                    "d": {"type": "object", "properties": {"e": {"type": "string"}},
+                          "allOf": [{"if": {"required": ["e"]}, "then": {"properties": {"e": {"minLength": 2}}}}]}
+                },
+                "allOf": [
+                    {"if": {"properties": {"a": {"const": "x"}}, "required": ["a"]},
+                     "then": {"properties": {"b": {"minimum": 5}}, "required": ["b"]},
+                     "else": {"not": {"required": ["c"]}}},
+                    {"anyOf": [{"required": ["b"]}, {"properties": {"c": {"maxLength": 2}}, "required": ["c"]}]},
+                    {"not": {"properties": {"b": {"const": 7}}, "required": ["b"]}},
+                    {"if": {"type": "string"}, "then": false}
+                ]
+            }}
+        });
+        let reference = crate::registry::validator_options()
+            .build(&schema)
+            .expect("schema builds");
+        let mut docs = BTreeMap::new();
+        docs.insert("t.json".to_owned(), Arc::new(schema));
+        let fast = FastPath::build(&docs, &[("t.x".into(), 1, "t.json".into())]);
+        assert!(fast.fallbacks().is_empty(), "{:?}", fast.fallbacks());
+        assert!(
+            fast.nodes.iter().filter(|n| n.plan.is_some()).count() >= 2,
+            "the payload and `d` carry plans"
+        );
+        let choices = |name: &str, values: &[Value]| -> Vec<Option<(String, Value)>> {
+            std::iter::once(None)
+                .chain(values.iter().map(|v| Some((name.to_owned(), v.clone()))))
+                .collect()
+        };
+        let a = choices("a", &[json!("x"), json!("y"), json!(1), json!(true)]);
+        let b = choices("b", &[json!(3), json!(5), json!(7), json!("s")]);
+        let c = choices("c", &[json!("ab"), json!("abc"), json!(5)]);
+        let d = choices(
+            "d",
+            &[json!({}), json!({"e": "q"}), json!({"e": "qq"}), json!(1)],
+        );
+        let (mut checked, mut valid) = (0, 0);
+        for a in &a {
+            for b in &b {
+                for c in &c {
+                    for d in &d {
+                        let members: Vec<&(String, Value)> =
+                            [a, b, c, d].into_iter().flatten().collect();
+                        for reversed in [false, true] {
+                            let mut members = members.clone();
+                            if reversed {
+                                members.reverse();
+                            }
+                            let payload: Vec<String> = members
+                                .iter()
+                                .map(|(k, v)| format!("\"{k}\":{v}"))
+                                .collect();
+                            let text = format!(
+                                r#"{{"event_type":"t.x","schema_version":"1.0","event_id":"i","payload":{{{}}}}}"#,
+                                payload.join(",")
+                            );
+                            let value: Value = serde_json::from_str(&text).expect("json");
+                            let expected = reference.is_valid(&value);
+                            let got = fast.check(text.as_bytes());
+                            let agrees = match got {
+                                Fast::Valid { .. } => expected,
+                                Fast::Invalid => !expected,
+                                Fast::Unsure => false,
+                            };
+                            assert!(agrees, "{text}: fast {got:?}, jsonschema valid {expected}");
+                            checked += 1;
+                            valid += usize::from(expected);
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            valid > 10 && valid < checked - 10,
+            "{valid} of {checked} valid: both verdicts exercised"
+        );
+    }
+}

@@ -5,7 +5,8 @@
 //! `Err(Fail::Unsure)`, and the caller then asks the reference validator.
 
 use super::compile::{
-    ANY, Lit, Node, NodeId, Num, T_ARR, T_BOOL, T_INT, T_NULL, T_NUM, T_OBJ, T_STR, key_tag_at,
+    ANY, Lit, Node, NodeId, Num, PROBES, Plan, T_ARR, T_BOOL, T_INT, T_NULL, T_NUM, T_OBJ, T_STR,
+    key_tag_at,
 };
 use crate::validate::is_persistence_name;
 use std::borrow::Cow;
@@ -281,6 +282,23 @@ impl<'a> Scanner<'a> {
         let start = self.pos;
         // Where the value ends, once a complete validating scan of it has succeeded.
         let mut end = None;
+        if let Some(plan) = &n.plan {
+            if self.peek() == Some(b'{') && n.types & T_OBJ != 0 && n.enums.is_empty() {
+                // Scan the object once, keeping the positions of the members the plan reads.
+                let depth = self.depth;
+                let mut seen = Seen::default();
+                let r = self.object_with(nodes, n, &mut seen);
+                self.depth = depth;
+                r?;
+                let end = self.pos;
+                self.depth += 1;
+                let r = self.project(nodes, plan, &seen);
+                self.depth = depth;
+                r?;
+                self.pos = end;
+                return Ok(());
+            }
+        }
         if !n.only_applicators {
             let depth = self.depth;
             let r = self.base(nodes, n);
@@ -347,6 +365,52 @@ impl<'a> Scanner<'a> {
         for &not in &n.nots {
             self.pos = start;
             match self.check(nodes, not) {
+                Ok(()) => return Err(Fail::Invalid),
+                Err(Fail::Invalid) => {}
+                Err(Fail::Unsure) => return unsure(),
+            }
+        }
+        Ok(())
+    }
+
+    /// A [`Plan`] judged on the members of the object just scanned (`seen`): each planned
+    /// member present is read again from its kept position, nothing else is.
+    fn project(&mut self, nodes: &[Node], plan: &Plan, seen: &Seen<'a>) -> Res {
+        if plan.refuse || seen.declared & plan.required != plan.required {
+            return Err(Fail::Invalid);
+        }
+        for &(bit, rank, id) in &plan.members {
+            if seen.declared & (1 << bit) != 0 {
+                self.pos = seen.at[rank];
+                self.check(nodes, id)?;
+            }
+        }
+        for branches in &plan.any_of {
+            let mut outcome = Err(Fail::Invalid);
+            for b in branches {
+                match self.project(nodes, b, seen) {
+                    Ok(()) => {
+                        outcome = Ok(());
+                        break;
+                    }
+                    Err(Fail::Unsure) => outcome = Err(Fail::Unsure),
+                    Err(Fail::Invalid) => {}
+                }
+            }
+            outcome?;
+        }
+        for (cond, then, els) in &plan.ifs {
+            let next = match self.project(nodes, cond, seen) {
+                Ok(()) => then,
+                Err(Fail::Invalid) => els,
+                Err(Fail::Unsure) => return unsure(),
+            };
+            if let Some(next) = next {
+                self.project(nodes, next, seen)?;
+            }
+        }
+        for not in &plan.nots {
+            match self.project(nodes, not, seen) {
                 Ok(()) => return Err(Fail::Invalid),
                 Err(Fail::Invalid) => {}
                 Err(Fail::Unsure) => return unsure(),
@@ -445,7 +509,11 @@ impl<'a> Scanner<'a> {
         self.depth -= 1;
         let n = root.ok_or(Fail::Unsure)?;
         finish_object(n, seen.declared, count)?;
-        if n.has_applicators() {
+        if let Some(plan) = &n.plan {
+            let end = self.pos;
+            self.project(nodes, plan, &seen)?;
+            self.pos = end;
+        } else if n.has_applicators() {
             let mut end = Some(self.pos);
             self.applicators(nodes, n, start, &mut end)?;
             self.pos = end.unwrap_or(self.pos);
@@ -477,6 +545,9 @@ impl<'a> Scanner<'a> {
                     return unsure(); // duplicate member: serde_json keeps the last, not decided here
                 }
                 seen.declared |= bit;
+                if n.probe & bit != 0 {
+                    seen.at[(n.probe & (bit - 1)).count_ones() as usize] = self.pos;
+                }
                 self.check(nodes, n.props[i].1)
             }
             None => {
@@ -635,8 +706,12 @@ impl<'a> Scanner<'a> {
     }
 
     fn object(&mut self, nodes: &[Node], n: &Node) -> Res {
-        self.enter()?;
         let mut seen = Seen::default();
+        self.object_with(nodes, n, &mut seen)
+    }
+
+    fn object_with(&mut self, nodes: &[Node], n: &Node, seen: &mut Seen<'a>) -> Res {
+        self.enter()?;
         let mut next = 0usize;
         let mut count = 0u64;
         if self.peek() == Some(b'}') {
@@ -647,7 +722,7 @@ impl<'a> Scanner<'a> {
                 let key = self.key(n, next)?;
                 self.ws();
                 self.expect(b':')?;
-                self.member(nodes, n, key, &mut seen, &mut next)?;
+                self.member(nodes, n, key, seen, &mut next)?;
                 count += 1;
                 if self.next_or_close(b'}')? {
                     break;
@@ -722,6 +797,8 @@ impl<'a> Scanner<'a> {
 #[derive(Default)]
 struct Seen<'a> {
     declared: u64,
+    /// Where the value of each probed member (`Node::probe`) starts, by rank.
+    at: [usize; PROBES],
     extra: [&'a [u8]; 16],
     extras: usize,
 }
