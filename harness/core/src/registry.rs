@@ -8,6 +8,7 @@
 //! - every `(event_type, MAJOR)` maps to one pre-built validator of the whole event (envelope + payload).
 
 use crate::error::RegistryError;
+use crate::fast::Borrowed;
 use jsonschema::{EmailOptions, PatternCache, PatternOptions, Validator};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -56,13 +57,22 @@ pub struct EventContract {
     pub schema: Arc<Value>,
     /// The compiled validator of the whole event.
     pub validator: Validator,
+    /// The same schema compiled for the borrowed tree (what `validate_bytes` judges with).
+    pub(crate) tree_validator: Validator<Borrowed>,
 }
 
 /// The options that give a contract its meaning, for every validator built from the specs
 /// (the registry's, coverage's per-node ones, the fast path's format checks): draft 2020-12,
 /// formats asserted, the linear-time `regex` engine, e-mail without display text.
 pub(crate) fn validator_options() -> jsonschema::ValidationOptions<'static> {
-    jsonschema::draft202012::options()
+    validator_options_for::<jsonschema::json::SerdeJson>()
+}
+
+/// [`validator_options`] for instances in the JSON representation `F`.
+pub(crate) fn validator_options_for<F: jsonschema::json::Json>()
+-> jsonschema::ValidationOptions<'static, Arc<dyn jsonschema::Retrieve>, F> {
+    jsonschema::options_for::<F>()
+        .with_draft(jsonschema::Draft::Draft202012)
         .should_validate_formats(true)
         .with_pattern_options(PatternOptions::regex())
         .with_email_options(EmailOptions::default().without_display_text())
@@ -73,6 +83,8 @@ pub struct Registry {
     root: PathBuf,
     docs: BTreeMap<String, SchemaDoc>,
     envelope: Validator,
+    /// [`Registry::envelope`] for the borrowed tree.
+    tree_envelope: Validator<Borrowed>,
     by_type: HashMap<String, BTreeMap<u64, EventContract>>,
     /// The fast path's compiled validators (issue 7), built with the reference validators.
     fast: crate::fast::FastPath,
@@ -115,24 +127,35 @@ impl Registry {
                 message: e.to_string(),
             })?;
         let cache = PatternCache::new();
-        let build = |doc: &SchemaDoc| -> Result<Validator, RegistryError> {
-            validator_options()
+        let compile_error =
+            |doc: &SchemaDoc, e: jsonschema::ValidationError<'_>| RegistryError::Compile {
+                file: doc.rel_path.clone(),
+                message: e.to_string(),
+            };
+        let build = |doc: &SchemaDoc| -> Result<(Validator, Validator<Borrowed>), RegistryError> {
+            let base = format!("{BASE_URI}{}", doc.rel_path);
+            let value = validator_options()
                 .with_pattern_cache(cache.clone())
                 .with_registry(&registry)
-                .with_base_uri(format!("{BASE_URI}{}", doc.rel_path))
+                .with_base_uri(base.clone())
                 .offline()
                 .build(&doc.value)
-                .map_err(|e| RegistryError::Compile {
-                    file: doc.rel_path.clone(),
-                    message: e.to_string(),
-                })
+                .map_err(|e| compile_error(doc, e))?;
+            let tree = validator_options_for::<Borrowed>()
+                .with_pattern_cache(cache.clone())
+                .with_registry(&registry)
+                .with_base_uri(base)
+                .offline()
+                .build(&doc.value)
+                .map_err(|e| compile_error(doc, e))?;
+            Ok((value, tree))
         };
         let envelope_doc = docs
             .get(ENVELOPE_FILE)
             .ok_or_else(|| RegistryError::Missing {
                 file: format!("{}/{ENVELOPE_FILE}", root.display()),
             })?;
-        let envelope = build(envelope_doc)?;
+        let (envelope, tree_envelope) = build(envelope_doc)?;
         let mut by_type: HashMap<String, BTreeMap<u64, EventContract>> = HashMap::new();
         for doc in docs.values() {
             let Some(file_name) = doc.rel_path.strip_prefix(&format!("{TYPES_DIR}/")) else {
@@ -146,7 +169,7 @@ impl Registry {
                             .into(),
                 })?;
             let meta = contract_meta(doc, &event_type, major)?;
-            let validator = build(doc)?;
+            let (validator, tree_validator) = build(doc)?;
             by_type.entry(event_type.clone()).or_default().insert(
                 major,
                 EventContract {
@@ -159,6 +182,7 @@ impl Registry {
                     description: meta.description,
                     schema: Arc::clone(&doc.value),
                     validator,
+                    tree_validator,
                 },
             );
         }
@@ -179,6 +203,7 @@ impl Registry {
             root: root.to_path_buf(),
             docs,
             envelope,
+            tree_envelope,
             by_type,
             fast,
             fast_on: crate::fast::default_on(),
@@ -219,6 +244,11 @@ impl Registry {
     #[must_use]
     pub fn envelope(&self) -> &Validator {
         &self.envelope
+    }
+
+    /// [`Registry::envelope`] for the borrowed tree.
+    pub(crate) fn tree_envelope(&self) -> &Validator<Borrowed> {
+        &self.tree_envelope
     }
 
     /// The contract for `event_type` at `major`, if any.

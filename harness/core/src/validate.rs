@@ -5,9 +5,13 @@
 //! `is_valid` first, and the full error list only for an invalid event. The rules that plain
 //! JSON Schema cannot state get their own named violations (see [`rule`]).
 
-use crate::registry::Registry;
+use crate::fast::{Borrowed, Tree};
+use crate::registry::{EventContract, Registry};
+use jsonschema::json::{Array, Json, Node, Object, SerdeJson};
+use jsonschema::{JsonType, Validator};
 use serde::Serialize;
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// Keywords of the rules the harness adds on top of JSON Schema.
 pub mod rule {
@@ -184,10 +188,14 @@ fn well_formed_type(name: &str) -> bool {
 impl Registry {
     /// Parse `bytes` as one JSON event and judge it, with the full error list when invalid.
     ///
-    /// This is the call a producer makes before publishing. Work per event: one parse into a
-    /// `serde_json::Value`, one pass over the top-level members, a map lookup of the pre-built
-    /// validator, one walk for the persistence rule, and `is_valid`; `iter_errors` runs only for
-    /// an invalid event. Nothing is compiled or fetched here.
+    /// This is the call a producer makes before publishing. Work per event: the fast path's one
+    /// validating pass over the bytes (issue 7), which certifies a valid event without building
+    /// anything. Any other event is read into a tree that borrows from the bytes and judged by the
+    /// `jsonschema` validators compiled for that tree: one pass over the top-level members, a map
+    /// lookup of the pre-built validator, one walk for the persistence rule, and `iter_errors`
+    /// (after `is_valid` unless the fast path saw a violation). With the fast path off this is
+    /// [`Registry::validate_bytes_reference`]: a `serde_json::Value` and the same judgement.
+    /// Nothing is compiled or fetched here.
     ///
     /// # Examples
     /// ```no_run
@@ -226,6 +234,11 @@ impl Registry {
                 crate::fast::Fast::Invalid => likely_invalid = true,
                 crate::fast::Fast::Unsure => {}
             }
+            // The same validators on a tree that borrows from the bytes; serde_json reads
+            // whatever the tree leaves to it (see `fast::tree`).
+            if let Some(tree) = Tree::parse(bytes) {
+                return self.judge::<Borrowed>(&tree, detail, likely_invalid);
+            }
         }
         self.parse_and_judge(bytes, detail, likely_invalid)
     }
@@ -238,7 +251,7 @@ impl Registry {
 
     fn parse_and_judge(&self, bytes: &[u8], detail: Detail, likely_invalid: bool) -> Verdict {
         match serde_json::from_slice::<Value>(bytes) {
-            Ok(event) => self.judge(&event, detail, likely_invalid),
+            Ok(event) => self.judge::<SerdeJson>(&event, detail, likely_invalid),
             Err(e) => Verdict::unreadable(format!("not valid JSON: {e}")),
         }
     }
@@ -252,25 +265,34 @@ impl Registry {
     /// Judge one parsed event, collecting `detail` schema errors when invalid.
     #[must_use]
     pub fn validate_value_with(&self, event: &Value, detail: Detail) -> Verdict {
-        self.judge(event, detail, false)
+        self.judge::<SerdeJson>(event, detail, false)
     }
 
     /// The reference judgement. `likely_invalid` (the fast path found a schema violation) skips
     /// the `is_valid` pass and collects errors at once; the schema verdict is then "no error
     /// collected", so the answer is the same either way, only cheaper when the hint is right.
-    fn judge(&self, event: &Value, detail: Detail, likely_invalid: bool) -> Verdict {
-        let top = Envelope::of(event);
+    fn judge<'i, F: Judged>(
+        &'i self,
+        event: F::Node<'i>,
+        detail: Detail,
+        likely_invalid: bool,
+    ) -> Verdict {
+        let top = Envelope::of::<F>(&event);
         let mut violations = Vec::new();
-        let validator = match (top.event_type, top.schema_version.and_then(schema_major)) {
+        let event_type = top.event_type.as_deref();
+        let validator = match (
+            event_type,
+            top.schema_version.as_deref().and_then(schema_major),
+        ) {
             (Some(t), Some(major)) => match self.contract(t, major) {
-                Some(contract) => &contract.validator,
+                Some(contract) => F::validator(contract),
                 None if self.knows_type(t) => {
                     violations.push(named(
                         rule::UNKNOWN_SCHEMA_VERSION,
                         "/schema_version",
                         format!("no schema for {t} at MAJOR {major}"),
                     ));
-                    self.envelope()
+                    F::envelope(self)
                 }
                 None if well_formed_type(t) => {
                     violations.push(named(
@@ -278,13 +300,13 @@ impl Registry {
                         "/event_type",
                         format!("no schema for event type {t}"),
                     ));
-                    self.envelope()
+                    F::envelope(self)
                 }
-                None => self.envelope(),
+                None => F::envelope(self),
             },
-            _ => self.envelope(),
+            _ => F::envelope(self),
         };
-        if let (Some(cause), Some(id)) = (top.causation_id, top.event_id) {
+        if let (Some(cause), Some(id)) = (&top.causation_id, &top.event_id) {
             if cause == id {
                 violations.push(named(
                     rule::SELF_CAUSATION,
@@ -293,7 +315,7 @@ impl Registry {
                 ));
             }
         }
-        find_persistence_fields(event, None, &mut violations);
+        find_persistence_fields::<F>(&event, None, &mut violations);
         let to_violation = |e: jsonschema::ValidationError<'_>| Violation {
             keyword: e.kind().keyword().to_owned(),
             instance_path: e.instance_path().as_str().to_owned(),
@@ -301,7 +323,7 @@ impl Registry {
             message: e.masked().to_string(),
         };
         let rules = violations.len();
-        let schema_ok = if likely_invalid || !validator.is_valid(event) {
+        let schema_ok = if likely_invalid || !validator.is_valid(event.clone()) {
             match detail {
                 Detail::All => violations.extend(validator.iter_errors(event).map(to_violation)),
                 Detail::First => {
@@ -325,10 +347,36 @@ impl Registry {
         }
         Verdict {
             status,
-            event_type: top.event_type.map(str::to_owned),
-            event_id: top.event_id.map(str::to_owned),
+            event_type: top.event_type.map(Cow::into_owned),
+            event_id: top.event_id.map(Cow::into_owned),
             violations,
         }
+    }
+}
+
+/// The instance representations the reference judgement runs on, each with its own validators
+/// compiled from the same schemas with the same options: serde_json's `Value` (the public
+/// `validate_value`, and `validate_bytes` with the fast path off) and the borrowed tree.
+trait Judged: Json {
+    fn validator(contract: &EventContract) -> &Validator<Self>;
+    fn envelope(registry: &Registry) -> &Validator<Self>;
+}
+
+impl Judged for SerdeJson {
+    fn validator(contract: &EventContract) -> &Validator<Self> {
+        &contract.validator
+    }
+    fn envelope(registry: &Registry) -> &Validator<Self> {
+        registry.envelope()
+    }
+}
+
+impl Judged for Borrowed {
+    fn validator(contract: &EventContract) -> &Validator<Self> {
+        &contract.tree_validator
+    }
+    fn envelope(registry: &Registry) -> &Validator<Self> {
+        registry.tree_envelope()
     }
 }
 
@@ -336,25 +384,25 @@ impl Registry {
 /// than four hashed lookups.
 #[derive(Default)]
 struct Envelope<'a> {
-    event_type: Option<&'a str>,
-    schema_version: Option<&'a str>,
-    event_id: Option<&'a str>,
-    causation_id: Option<&'a str>,
+    event_type: Option<Cow<'a, str>>,
+    schema_version: Option<Cow<'a, str>>,
+    event_id: Option<Cow<'a, str>>,
+    causation_id: Option<Cow<'a, str>>,
 }
 
 impl<'a> Envelope<'a> {
-    fn of(event: &'a Value) -> Self {
+    fn of<F: Json>(event: &F::Node<'a>) -> Self {
         let mut top = Envelope::default();
-        if let Value::Object(map) = event {
-            for (key, value) in map {
-                let slot = match key.as_str() {
+        if let Some(map) = event.as_object() {
+            for (key, value) in map.members() {
+                let slot = match key.as_ref() {
                     "event_type" => &mut top.event_type,
                     "schema_version" => &mut top.schema_version,
                     "event_id" => &mut top.event_id,
                     "causation_id" => &mut top.causation_id,
                     _ => continue,
                 };
-                *slot = value.as_str();
+                *slot = value.as_string();
             }
         }
         top
@@ -418,40 +466,42 @@ impl Trail<'_> {
 
 /// Report every persistence member at any depth. Recursion depth is the event's nesting depth,
 /// which the parser bounds (serde_json refuses more than 128 levels).
-fn find_persistence_fields(value: &Value, trail: Option<&Trail<'_>>, out: &mut Vec<Violation>) {
-    match value {
-        Value::Object(map) => {
-            for (key, child) in map {
+fn find_persistence_fields<'a, F: Json>(
+    value: &F::Node<'a>,
+    trail: Option<&Trail<'_>>,
+    out: &mut Vec<Violation>,
+) {
+    let container = |v: &F::Node<'a>| matches!(v.json_type(), JsonType::Object | JsonType::Array);
+    if let Some(map) = value.as_object() {
+        for (key, child) in map.members() {
+            let key = key.as_ref();
+            let here = Trail {
+                step: Step::Key(key),
+                parent: trail,
+            };
+            if is_persistence_field(key) {
+                out.push(named(
+                    rule::PERSISTENCE_METADATA,
+                    &here.pointer(),
+                    format!(
+                        "\"{key}\" is persistence or broker metadata: it belongs to a store's own columns, never to a transport event (catalogue §2.3)"
+                    ),
+                ));
+            }
+            if container(&child) {
+                find_persistence_fields::<F>(&child, Some(&here), out);
+            }
+        }
+    } else if let Some(items) = value.as_array() {
+        for (i, child) in items.elements().enumerate() {
+            if container(&child) {
                 let here = Trail {
-                    step: Step::Key(key),
+                    step: Step::Index(i),
                     parent: trail,
                 };
-                if is_persistence_field(key) {
-                    out.push(named(
-                        rule::PERSISTENCE_METADATA,
-                        &here.pointer(),
-                        format!(
-                            "\"{key}\" is persistence or broker metadata: it belongs to a store's own columns, never to a transport event (catalogue §2.3)"
-                        ),
-                    ));
-                }
-                if matches!(child, Value::Object(_) | Value::Array(_)) {
-                    find_persistence_fields(child, Some(&here), out);
-                }
+                find_persistence_fields::<F>(&child, Some(&here), out);
             }
         }
-        Value::Array(items) => {
-            for (i, child) in items.iter().enumerate() {
-                if matches!(child, Value::Object(_) | Value::Array(_)) {
-                    let here = Trail {
-                        step: Step::Index(i),
-                        parent: trail,
-                    };
-                    find_persistence_fields(child, Some(&here), out);
-                }
-            }
-        }
-        _ => {}
     }
 }
 
@@ -485,7 +535,7 @@ mod tests {
     fn persistence_fields_found_at_any_depth() {
         let event = serde_json::json!({"a": {"received_at": 1, "b": [{"offset": 2}]}, "ttl": 3});
         let mut out = Vec::new();
-        find_persistence_fields(&event, None, &mut out);
+        find_persistence_fields::<SerdeJson>(&&event, None, &mut out);
         let paths: Vec<&str> = out.iter().map(|v| v.instance_path.as_str()).collect();
         assert_eq!(paths, ["/a/received_at", "/a/b/0/offset", "/ttl"]);
     }
@@ -494,7 +544,7 @@ mod tests {
     fn persistence_pointer_escapes_keys() {
         let event = serde_json::json!({"a/b": {"c~d": [{"_id": 1}]}});
         let mut out = Vec::new();
-        find_persistence_fields(&event, None, &mut out);
+        find_persistence_fields::<SerdeJson>(&&event, None, &mut out);
         assert_eq!(out[0].instance_path, "/a~1b/c~0d/0/_id");
     }
 

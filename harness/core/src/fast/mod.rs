@@ -14,6 +14,9 @@
 
 mod compile;
 mod scan;
+mod tree;
+
+pub(crate) use tree::{Borrowed, Tree};
 
 use crate::validate::schema_major;
 use compile::{Compiler, Node, NodeId};

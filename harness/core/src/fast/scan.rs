@@ -73,7 +73,7 @@ impl<'a> Scanner<'a> {
 
     /// After a member or an item: `true` past the closing `close`, `false` past a comma.
     #[inline]
-    fn next_or_close(&mut self, close: u8) -> Result<bool, Fail> {
+    pub(crate) fn next_or_close(&mut self, close: u8) -> Result<bool, Fail> {
         self.ws();
         match self.peek() {
             Some(b',') => {
@@ -94,7 +94,7 @@ impl<'a> Scanner<'a> {
     }
 
     #[inline]
-    fn expect(&mut self, c: u8) -> Res {
+    pub(crate) fn expect(&mut self, c: u8) -> Res {
         if self.peek() == Some(c) {
             self.pos += 1;
             Ok(())
@@ -160,7 +160,7 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn literal(&mut self, word: &[u8]) -> Res {
+    pub(crate) fn literal(&mut self, word: &[u8]) -> Res {
         if self.b.get(self.pos..self.pos + word.len()) == Some(word) {
             self.pos += word.len();
             Ok(())
@@ -171,7 +171,7 @@ impl<'a> Scanner<'a> {
 
     /// A number, as serde_json would read it: an integer (when it has no fraction or exponent and
     /// fits i64/u64) or a finite f64.
-    fn number(&mut self) -> Result<Number, Fail> {
+    pub(crate) fn number(&mut self) -> Result<Number, Fail> {
         let start = self.pos;
         let b = self.b;
         let mut i = self.pos;
@@ -695,7 +695,7 @@ impl<'a> Scanner<'a> {
 
     /// Past the opening bracket of an object or array, one level deeper (bounded).
     #[inline]
-    fn enter(&mut self) -> Res {
+    pub(crate) fn enter(&mut self) -> Res {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return unsure();
@@ -703,6 +703,12 @@ impl<'a> Scanner<'a> {
         self.pos += 1;
         self.ws();
         Ok(())
+    }
+
+    /// Back out of an object or array [`Scanner::enter`]ed.
+    #[inline]
+    pub(crate) fn leave(&mut self) {
+        self.depth -= 1;
     }
 
     fn object(&mut self, nodes: &[Node], n: &Node) -> Res {
@@ -831,7 +837,7 @@ fn finish_object(n: &Node, seen: u64, count: u64) -> Res {
 }
 
 #[derive(Debug, Clone, Copy)]
-enum Number {
+pub(crate) enum Number {
     Int(i128),
     Float(f64),
 }
