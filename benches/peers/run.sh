@@ -10,8 +10,9 @@ if [ ! -d "$peers/node_modules/ajv-formats" ]; then
   (cd "$peers" && { [ -f package.json ] || echo '{"private": true}' > package.json; } \
     && npm install --no-audit --no-fund --silent ajv@8 ajv-formats@3)
 fi
-# The Rust side three times: fast path with the system allocator (what a producer linking the
-# library may have), with mimalloc (what the `contracts` binary ships), and the reference path.
+# The Rust side three times: fast path with the system allocator (what the `contracts` binary
+# and most producers linking the library have), with mimalloc (the binary's allocator until the
+# third session), and the reference path.
 cargo build --release --quiet -p contracts-bench --bin corpus
 cp "$root/target/release/corpus" "$peers/corpus-glibc"
 cargo build --release --quiet -p contracts-bench --bin corpus --features mimalloc

@@ -8,12 +8,6 @@ use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::process::ExitCode;
 
-/// The whole binary's allocator. The reference path allocates per member and string when it
-/// parses an event, and mimalloc cut its bytes-to-verdict by ~15 % (instructions and time,
-/// docs/performance.md); the fast path hardly allocates, so it neither gains nor loses.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// OneProtect contract harness: validate events, replay fixtures, generate and fuzz.
 #[derive(Debug, Parser)]
 #[command(name = "contracts", version, about)]
