@@ -5,7 +5,9 @@
 //!   and a `$ref` with a scheme other than `file:` or one whose target leaves the specs tree is refused;
 //! - every schema file meta-validates against draft 2020-12 and declares that dialect;
 //! - formats are asserted, patterns use the linear-time `regex` engine, e-mail display text is refused;
-//! - every `(event_type, MAJOR)` maps to one pre-built validator of the whole event (envelope + payload).
+//! - every `(event_type, MAJOR)` maps to one pre-built validator of the whole event (envelope +
+//!   payload), compiled twice from the same schema and options: for `serde_json::Value` and for
+//!   the fast path's borrowed tree (`crate::fast::Tree`), which `validate_bytes` uses.
 
 use crate::error::RegistryError;
 use crate::fast::Borrowed;

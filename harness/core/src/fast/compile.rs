@@ -799,18 +799,12 @@ impl Compiler<'_> {
             return;
         }
         let mut probe = 0u64;
-        let root = Node {
-            types: T_ALL,
-            any_of: n.any_of.clone(),
-            ifs: n.ifs.clone(),
-            nots: n.nots.clone(),
-            applicators: true,
-            ..Node::default()
-        };
-        let Some(mut plan) = self.plan_of(&n.props, &root, &mut probe) else {
-            return;
-        };
-        if probe.count_ones() as usize > PROBES {
+        let mut plan = Plan::default();
+        if self
+            .plan_branches(&n.props, n, &mut plan, &mut probe)
+            .is_none()
+            || probe.count_ones() as usize > PROBES
+        {
             return;
         }
         rank(&mut plan, probe);
@@ -818,6 +812,7 @@ impl Compiler<'_> {
         n.plan = Some(Box::new(plan));
     }
 
+    /// The [`Plan`] of the applicator sub-schema `s` of an object whose members are `props`.
     fn plan_of(&self, props: &[(String, NodeId)], s: &Node, probe: &mut u64) -> Option<Plan> {
         if s.closed || s.additional.is_some() || s.min_props.is_some() || s.max_props.is_some() {
             return None;
@@ -828,15 +823,26 @@ impl Compiler<'_> {
         };
         for (j, (name, child)) in s.props.iter().enumerate() {
             let i = props.iter().position(|(k, _)| k == name)?;
-            let i32 = u32::try_from(i).ok()?;
             if s.required & (1 << j) != 0 {
                 plan.required |= 1 << i;
             }
             if *child != ANY {
                 *probe |= 1 << i;
-                plan.members.push((i32, 0, *child));
+                plan.members.push((u32::try_from(i).ok()?, 0, *child));
             }
         }
+        self.plan_branches(props, s, &mut plan, probe)?;
+        Some(plan)
+    }
+
+    /// `s`'s own `anyOf`, `if`/`then`/`else` and `not`, planned into `plan`.
+    fn plan_branches(
+        &self,
+        props: &[(String, NodeId)],
+        s: &Node,
+        plan: &mut Plan,
+        probe: &mut u64,
+    ) -> Option<()> {
         let sub =
             |id: NodeId, probe: &mut u64| self.plan_of(props, &self.nodes[id as usize], probe);
         for branches in &s.any_of {
@@ -861,7 +867,7 @@ impl Compiler<'_> {
         for &not in &s.nots {
             plan.nots.push(sub(not, probe)?);
         }
-        Some(plan)
+        Some(())
     }
 
     /// A node that is only `anyOf: [A, {"type": "null"}]` (a nullable field), with `A` free of
