@@ -1,10 +1,10 @@
 //! `contracts check`: the conformance gate `make validate-contracts` runs.
 
-use crate::cmd::common::{emit, record};
+use crate::cmd::common::{emit, junit_failure, record, write_junit};
 use crate::error::CliError;
 use crate::exit::Outcome;
 use contracts_core::check::{self, Layout, Report};
-use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
+use quick_junit::{TestCase, TestCaseStatus, TestSuite};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
@@ -96,10 +96,7 @@ fn junit(report: &Report, out: &mut dyn Write) -> Result<(), CliError> {
         let status = if case.failures.is_empty() {
             TestCaseStatus::success()
         } else {
-            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            s.set_message(case.failures[0].clone());
-            s.set_description(case.failures.join("\n"));
-            s
+            junit_failure(None, case.failures[0].clone(), case.failures.join("\n"))
         };
         let mut tc = TestCase::new(case.subject.clone(), status);
         tc.set_classname(format!("contracts.check.{}", case.check));
@@ -108,11 +105,5 @@ fn junit(report: &Report, out: &mut dyn Write) -> Result<(), CliError> {
             .or_insert_with(|| TestSuite::new(case.check))
             .add_test_case(tc);
     }
-    let mut junit = quick_junit::Report::new("contracts check");
-    junit.add_test_suites(suites.into_values());
-    let xml = junit
-        .to_string()
-        .map_err(|e| CliError::Input(format!("cannot render JUnit: {e}")))?;
-    out.write_all(xml.as_bytes())
-        .map_err(|e| CliError::io("stdout", e))
+    write_junit("contracts check", suites.into_values(), out)
 }

@@ -1,6 +1,6 @@
 //! `contracts check-producer`: validate what a producer emits and report it per event type.
 
-use crate::cmd::common::{SpecsArgs, emit, record};
+use crate::cmd::common::{SpecsArgs, emit, junit_failure, junit_skipped, record, write_junit};
 use crate::cmd::fuzz_consumer::{ReportFormat, chain, stop_flag};
 use crate::error::CliError;
 use crate::exit::Outcome;
@@ -187,42 +187,31 @@ fn render(
             )
         }
         ReportFormat::Junit => {
-            use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+            use quick_junit::{TestCase, TestCaseStatus, TestSuite};
             let mut suite = TestSuite::new("contracts check-producer");
             suite.add_property(("source", source));
             for (t, c) in &r.by_type {
                 let status = if c.invalid == 0 {
                     TestCaseStatus::success()
                 } else {
-                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                    s.set_type("invalid-event");
-                    s.set_message(format!("{} of {} events invalid", c.invalid, c.seen));
-                    s.set_description(
+                    junit_failure(
+                        Some("invalid-event".into()),
+                        format!("{} of {} events invalid", c.invalid, c.seen),
                         c.reasons
                             .iter()
                             .map(|(why, n)| format!("{n} x {why}"))
                             .collect::<Vec<_>>()
                             .join("\n"),
-                    );
-                    s
+                    )
                 };
                 let mut case = TestCase::new(t.as_str(), status);
                 case.set_classname("check-producer");
                 suite.add_test_case(case);
             }
             for t in never {
-                let mut s = TestCaseStatus::skipped();
-                s.set_message("never emitted");
-                let mut case = TestCase::new(t.as_str(), s);
-                case.set_classname("check-producer");
-                suite.add_test_case(case);
+                suite.add_test_case(junit_skipped(t, "check-producer", "never emitted"));
             }
-            let mut report = Report::new("contracts");
-            report.add_test_suite(suite);
-            let xml = report
-                .to_string()
-                .map_err(|e| CliError::Input(e.to_string()))?;
-            write!(out, "{xml}").map_err(|e| CliError::io("stdout", e))
+            write_junit("contracts", [suite], out)
         }
     }
 }

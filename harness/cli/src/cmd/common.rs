@@ -50,3 +50,43 @@ pub(crate) fn summary(fields: serde_json::Value) -> String {
 pub(crate) fn emit(out: &mut dyn std::io::Write, line: &str) -> Result<(), CliError> {
     writeln!(out, "{line}").map_err(|e| CliError::io("stdout", e))
 }
+
+/// A failed JUnit test case status: its `kind` (when the failure has one), a one-line `message`
+/// and the full `description`.
+pub(crate) fn junit_failure(
+    kind: Option<String>,
+    message: String,
+    description: String,
+) -> quick_junit::TestCaseStatus {
+    let mut s = quick_junit::TestCaseStatus::non_success(quick_junit::NonSuccessKind::Failure);
+    if let Some(kind) = kind {
+        s.set_type(kind);
+    }
+    s.set_message(message);
+    s.set_description(description);
+    s
+}
+
+/// A skipped JUnit test case `name` of `class`, saying `why`.
+pub(crate) fn junit_skipped(name: &str, class: &str, why: &str) -> quick_junit::TestCase {
+    let mut s = quick_junit::TestCaseStatus::skipped();
+    s.set_message(why);
+    let mut case = quick_junit::TestCase::new(name, s);
+    case.set_classname(class);
+    case
+}
+
+/// `suites` as one JUnit XML report called `name`, written to `out`.
+pub(crate) fn write_junit(
+    name: &str,
+    suites: impl IntoIterator<Item = quick_junit::TestSuite>,
+    out: &mut dyn std::io::Write,
+) -> Result<(), CliError> {
+    let mut report = quick_junit::Report::new(name);
+    report.add_test_suites(suites);
+    let xml = report
+        .to_string()
+        .map_err(|e| CliError::Input(format!("cannot render JUnit: {e}")))?;
+    out.write_all(xml.as_bytes())
+        .map_err(|e| CliError::io("stdout", e))
+}

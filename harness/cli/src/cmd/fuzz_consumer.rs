@@ -3,7 +3,7 @@
 //! Also home of what `fuzz-processor` shares with it: the flags, the run with its progress bar
 //! and Ctrl-C handling, and the three renderings of the report (human, JSON Lines, JUnit).
 
-use crate::cmd::common::{SpecsArgs, emit, record};
+use crate::cmd::common::{SpecsArgs, emit, junit_failure, junit_skipped, record, write_junit};
 use crate::error::CliError;
 use crate::exit::Outcome;
 use contracts_core::runner::fuzz::{
@@ -442,7 +442,7 @@ fn render(
             )
         }
         ReportFormat::Junit => {
-            use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+            use quick_junit::{TestCase, TestCaseStatus, TestSuite};
             let mut suite = TestSuite::new(format!("contracts {command}"));
             suite.set_time(Duration::from_millis(r.elapsed_ms));
             suite.add_property(("program", r.program.as_str()));
@@ -454,19 +454,18 @@ fn render(
                 let mut status = if failures.is_empty() && counts.failed == 0 {
                     TestCaseStatus::success()
                 } else {
-                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
                     let kinds: Vec<&str> =
                         failures.iter().map(|f| f.finding.kind.as_str()).collect();
-                    s.set_type(if kinds.is_empty() {
+                    let kind = if kinds.is_empty() {
                         "repeat".to_owned()
                     } else {
                         kinds.join(",")
-                    });
-                    s.set_message(format!(
+                    };
+                    let message = format!(
                         "{} of {} cases failed",
                         counts.failed,
                         counts.valid + counts.invalid
-                    ));
+                    );
                     let mut text = String::new();
                     for f in &failures {
                         text.push_str(&format!(
@@ -477,8 +476,7 @@ fn render(
                             reproduce(command, r, args, f).join("\n  ")
                         ));
                     }
-                    s.set_description(text);
-                    s
+                    junit_failure(Some(kind), message, text)
                 };
                 if counts.valid + counts.invalid == 0 && failures.is_empty() {
                     status = TestCaseStatus::skipped();
@@ -488,18 +486,9 @@ fn render(
                 suite.add_test_case(case);
             }
             for (t, why) in &r.skipped_types {
-                let mut s = TestCaseStatus::skipped();
-                s.set_message(why.as_str());
-                let mut case = TestCase::new(t.as_str(), s);
-                case.set_classname(command);
-                suite.add_test_case(case);
+                suite.add_test_case(junit_skipped(t, command, why));
             }
-            let mut report = Report::new("contracts");
-            report.add_test_suite(suite);
-            let xml = report
-                .to_string()
-                .map_err(|e| CliError::Input(e.to_string()))?;
-            write!(out, "{xml}").map_err(|e| CliError::io("stdout", e))
+            write_junit("contracts", [suite], out)
         }
     }
 }

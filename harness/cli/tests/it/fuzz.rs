@@ -427,6 +427,25 @@ fn check_producer_reports_invalid_events_per_type() {
     ]);
     assert_eq!(code(&ok), 0);
     quick_junit::Report::deserialize_from_str(&stdout(&ok)).expect("well-formed JUnit");
+    let bad = contracts(&["check-producer", "--cmd", &cmd, "--format", "junit"]);
+    assert_eq!(code(&bad), 1);
+    let report =
+        quick_junit::Report::deserialize_from_str(&stdout(&bad)).expect("well-formed JUnit");
+    let cases = &report.test_suites[0].test_cases;
+    let failed: Vec<&str> = cases
+        .iter()
+        .filter(|c| {
+            matches!(&c.status, quick_junit::TestCaseStatus::NonSuccess { ty: Some(t), .. }
+                if t.as_str() == "invalid-event")
+        })
+        .map(|c| c.name.as_str())
+        .collect();
+    assert!(failed.contains(&"alert.created"), "{failed:?}");
+    let skipped = cases
+        .iter()
+        .filter(|c| matches!(c.status, quick_junit::TestCaseStatus::Skipped { .. }))
+        .count();
+    assert_eq!(skipped, 51, "never-emitted types are skipped cases");
 }
 
 #[test]
