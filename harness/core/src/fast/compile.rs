@@ -322,19 +322,8 @@ impl<'d> Compiler<'d> {
                 ));
             }
             let dir = base.rsplit_once('/').map_or("", |(d, _)| d);
-            let mut parts: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
-            for seg in file.split('/') {
-                match seg {
-                    "" | "." => {}
-                    ".." => {
-                        parts
-                            .pop()
-                            .ok_or_else(|| format!("$ref {reference} leaves the tree"))?;
-                    }
-                    s => parts.push(s),
-                }
-            }
-            parts.join("/")
+            crate::registry::normalize(&format!("{dir}/{file}"))
+                .ok_or_else(|| format!("$ref {reference} leaves the tree"))?
         };
         let doc = self
             .docs

@@ -7,6 +7,7 @@
 //! against the referring file's path, and one that leaves the set is unresolved, never read.
 
 use super::CompatError;
+use crate::registry::normalize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
@@ -413,22 +414,7 @@ pub(crate) fn refs(value: &Value) -> Vec<String> {
     out
 }
 
-/// Resolve `.` and `..`; `None` when the path climbs above the root.
-fn normalize(path: &str) -> Option<String> {
-    let mut parts: Vec<&str> = Vec::new();
-    for seg in path.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            s => parts.push(s),
-        }
-    }
-    Some(parts.join("/"))
-}
-
-/// Like `normalize`, but a path climbing above the root keeps its leading `..` segments.
+/// Like [`normalize`], but a path climbing above the root keeps its leading `..` segments.
 fn normalize_keep_up(path: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for seg in path.split('/') {
