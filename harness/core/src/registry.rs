@@ -129,28 +129,27 @@ impl Registry {
                 message: e.to_string(),
             })?;
         let cache = PatternCache::new();
-        let compile_error =
-            |doc: &SchemaDoc, e: jsonschema::ValidationError<'_>| RegistryError::Compile {
-                file: doc.rel_path.clone(),
-                message: e.to_string(),
-            };
+        fn compile<F: jsonschema::json::Json>(
+            doc: &SchemaDoc,
+            registry: &jsonschema::Registry<'_>,
+            cache: &PatternCache,
+        ) -> Result<Validator<F>, RegistryError> {
+            validator_options_for::<F>()
+                .with_pattern_cache(cache.clone())
+                .with_registry(registry)
+                .with_base_uri(format!("{BASE_URI}{}", doc.rel_path))
+                .offline()
+                .build(&doc.value)
+                .map_err(|e| RegistryError::Compile {
+                    file: doc.rel_path.clone(),
+                    message: e.to_string(),
+                })
+        }
         let build = |doc: &SchemaDoc| -> Result<(Validator, Validator<Borrowed>), RegistryError> {
-            let base = format!("{BASE_URI}{}", doc.rel_path);
-            let value = validator_options()
-                .with_pattern_cache(cache.clone())
-                .with_registry(&registry)
-                .with_base_uri(base.clone())
-                .offline()
-                .build(&doc.value)
-                .map_err(|e| compile_error(doc, e))?;
-            let tree = validator_options_for::<Borrowed>()
-                .with_pattern_cache(cache.clone())
-                .with_registry(&registry)
-                .with_base_uri(base)
-                .offline()
-                .build(&doc.value)
-                .map_err(|e| compile_error(doc, e))?;
-            Ok((value, tree))
+            Ok((
+                compile(doc, &registry, &cache)?,
+                compile(doc, &registry, &cache)?,
+            ))
         };
         let envelope_doc = docs
             .get(ENVELOPE_FILE)

@@ -151,10 +151,11 @@ impl<'a> Scanner<'a> {
 
     /// A string value as UTF-8 bytes, escapes decoded.
     fn string(&mut self) -> Result<Cow<'a, [u8]>, Fail> {
+        let start = self.pos;
         let (raw, escaped) = self.raw_string()?;
         if escaped {
-            let raw = std::str::from_utf8(raw).map_err(|_| Fail::Unsure)?;
-            decode(raw).map(|s| Cow::Owned(s.into_bytes()))
+            let quoted = self.b.get(start..self.pos).ok_or(Fail::Unsure)?;
+            decode_escaped(quoted).map(|s| Cow::Owned(s.into_bytes()))
         } else {
             Ok(Cow::Borrowed(raw))
         }
@@ -330,13 +331,29 @@ impl<'a> Scanner<'a> {
         start: usize,
         end: &mut Option<usize>,
     ) -> Res {
-        for branches in &n.any_of {
+        self.combine(&n.any_of, &n.ifs, &n.nots, |s, &b| {
+            s.pos = start;
+            s.check(nodes, b)?;
+            end.get_or_insert(s.pos);
+            Ok(())
+        })
+    }
+
+    /// How `anyOf`, `if`/`then`/`else` and `not` combine their branches' answers, whatever judges
+    /// a branch (a re-read of the value, or a [`Plan`] on kept members). "Unsure" in a branch
+    /// makes the whole unsure unless another `anyOf` branch certainly holds.
+    fn combine<B>(
+        &mut self,
+        any_of: &[Vec<B>],
+        ifs: &[(B, Option<B>, Option<B>)],
+        nots: &[B],
+        mut judge: impl FnMut(&mut Self, &B) -> Res,
+    ) -> Res {
+        for branches in any_of {
             let mut outcome = Err(Fail::Invalid);
-            for &b in branches {
-                self.pos = start;
-                match self.check(nodes, b) {
+            for b in branches {
+                match judge(self, b) {
                     Ok(()) => {
-                        end.get_or_insert(self.pos);
                         outcome = Ok(());
                         break;
                     }
@@ -346,25 +363,18 @@ impl<'a> Scanner<'a> {
             }
             outcome?;
         }
-        for &(cond, then, els) in &n.ifs {
-            self.pos = start;
-            let next = match self.check(nodes, cond) {
-                Ok(()) => {
-                    end.get_or_insert(self.pos);
-                    then
-                }
+        for (cond, then, els) in ifs {
+            let next = match judge(self, cond) {
+                Ok(()) => then,
                 Err(Fail::Invalid) => els,
                 Err(Fail::Unsure) => return unsure(),
             };
             if let Some(next) = next {
-                self.pos = start;
-                self.check(nodes, next)?;
-                end.get_or_insert(self.pos);
+                judge(self, next)?;
             }
         }
-        for &not in &n.nots {
-            self.pos = start;
-            match self.check(nodes, not) {
+        for not in nots {
+            match judge(self, not) {
                 Ok(()) => return Err(Fail::Invalid),
                 Err(Fail::Invalid) => {}
                 Err(Fail::Unsure) => return unsure(),
@@ -385,38 +395,9 @@ impl<'a> Scanner<'a> {
                 self.check(nodes, id)?;
             }
         }
-        for branches in &plan.any_of {
-            let mut outcome = Err(Fail::Invalid);
-            for b in branches {
-                match self.project(nodes, b, seen) {
-                    Ok(()) => {
-                        outcome = Ok(());
-                        break;
-                    }
-                    Err(Fail::Unsure) => outcome = Err(Fail::Unsure),
-                    Err(Fail::Invalid) => {}
-                }
-            }
-            outcome?;
-        }
-        for (cond, then, els) in &plan.ifs {
-            let next = match self.project(nodes, cond, seen) {
-                Ok(()) => then,
-                Err(Fail::Invalid) => els,
-                Err(Fail::Unsure) => return unsure(),
-            };
-            if let Some(next) = next {
-                self.project(nodes, next, seen)?;
-            }
-        }
-        for not in &plan.nots {
-            match self.project(nodes, not, seen) {
-                Ok(()) => return Err(Fail::Invalid),
-                Err(Fail::Invalid) => {}
-                Err(Fail::Unsure) => return unsure(),
-            }
-        }
-        Ok(())
+        self.combine(&plan.any_of, &plan.ifs, &plan.nots, |s, p| {
+            s.project(nodes, p, seen)
+        })
     }
 
     /// The top-level object of an event, in one pass: members are checked against the event
@@ -974,57 +955,10 @@ fn compare(x: Number, bound: Num) -> Result<std::cmp::Ordering, Fail> {
     a.partial_cmp(&b).ok_or(Fail::Unsure)
 }
 
-/// Decode the contents of a string with escapes; lone surrogates are refused (as serde_json does).
-fn decode(raw: &str) -> Result<String, Fail> {
-    let mut out = String::with_capacity(raw.len());
-    let mut chars = raw.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        let e = chars.next().ok_or(Fail::Unsure)?;
-        out.push(match e {
-            '"' => '"',
-            '\\' => '\\',
-            '/' => '/',
-            'b' => '\u{8}',
-            'f' => '\u{c}',
-            'n' => '\n',
-            'r' => '\r',
-            't' => '\t',
-            'u' => {
-                let hi = hex4(&mut chars)?;
-                if (0xD800..0xDC00).contains(&hi) {
-                    if chars.next() != Some('\\') || chars.next() != Some('u') {
-                        return unsure();
-                    }
-                    let lo = hex4(&mut chars)?;
-                    if !(0xDC00..0xE000).contains(&lo) {
-                        return unsure();
-                    }
-                    let c = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
-                    char::from_u32(c).ok_or(Fail::Unsure)?
-                } else {
-                    char::from_u32(hi).ok_or(Fail::Unsure)?
-                }
-            }
-            _ => return unsure(),
-        });
-    }
-    Ok(out)
-}
-
-fn hex4(chars: &mut std::str::Chars<'_>) -> Result<u32, Fail> {
-    let mut v = 0;
-    for _ in 0..4 {
-        let d = chars
-            .next()
-            .and_then(|c| c.to_digit(16))
-            .ok_or(Fail::Unsure)?;
-        v = v * 16 + d;
-    }
-    Ok(v)
+/// A JSON string with escapes (its bytes, quotes included), decoded by serde_json itself: every
+/// escape, surrogate pair and refusal is then the reference parser's. Rare on the hot path.
+pub(crate) fn decode_escaped(quoted: &[u8]) -> Result<String, Fail> {
+    serde_json::from_slice(quoted).map_err(|_| Fail::Unsure)
 }
 
 /// JSON Schema equality (numbers by value); `Unsure` for a non-integer number.

@@ -11,7 +11,7 @@
 //! then parses into a `Value`), strings with escapes are decoded by serde_json, and every
 //! number other than a plain non-negative integer is read by serde_json.
 
-use super::scan::{Fail, Number, Scanner};
+use super::scan::{Fail, Number, Scanner, decode_escaped};
 use jsonschema::JsonType;
 use jsonschema::json::{Array, Json, Node, NodeIdentity, Object};
 use jsonschema_value::LazyInstance;
@@ -140,9 +140,7 @@ fn string<'a>(s: &mut Scanner<'a>, text: &'a str) -> Result<Cow<'a, str>, Fail> 
     let (_, escaped) = s.raw_string()?;
     let quoted = text.get(start..s.pos).ok_or(Fail::Unsure)?;
     if escaped {
-        serde_json::from_str::<String>(quoted)
-            .map(Cow::Owned)
-            .map_err(|_| Fail::Unsure)
+        decode_escaped(quoted.as_bytes()).map(Cow::Owned)
     } else {
         quoted
             .get(1..quoted.len() - 1)
