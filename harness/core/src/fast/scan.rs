@@ -543,11 +543,10 @@ impl<'a> Scanner<'a> {
                 }
                 // A duplicate undeclared name: serde_json keeps the last value, and an earlier
                 // one judged here could flip a `not` or an `if` inside a branch.
-                if seen.extra[..seen.extras].contains(&name) {
+                if seen.extra.contains(&name) || seen.extra.len() == 16 {
                     return unsure();
                 }
-                *seen.extra.get_mut(seen.extras).ok_or(Fail::Unsure)? = name;
-                seen.extras += 1;
+                seen.extra.push(name);
                 self.check(nodes, n.additional.unwrap_or(ANY))
             }
         }
@@ -786,8 +785,7 @@ struct Seen<'a> {
     declared: u64,
     /// Where the value of each probed member (`Node::probe`) starts, by rank.
     at: [usize; PROBES],
-    extra: [&'a [u8]; 16],
-    extras: usize,
+    extra: Vec<&'a [u8]>,
 }
 
 /// A member name: its index in the node's property table, or its raw bytes.
