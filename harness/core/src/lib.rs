@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 pub mod check;
+mod collect;
 pub mod docs;
 pub mod error;
 pub mod events;

@@ -61,6 +61,8 @@ pub struct EventContract {
     pub validator: Validator,
     /// The same schema compiled for the borrowed tree (what `validate_bytes` judges with).
     pub(crate) tree_validator: Validator<Borrowed>,
+    /// The error collector's root for this schema, when it compiled (issue 6).
+    pub(crate) collect_root: Option<crate::collect::SchemaId>,
 }
 
 /// The options that give a contract its meaning, for every validator built from the specs
@@ -90,6 +92,10 @@ pub struct Registry {
     by_type: HashMap<String, BTreeMap<u64, EventContract>>,
     /// The fast path's compiled validators (issue 7), built with the reference validators.
     fast: crate::fast::FastPath,
+    /// Every contract compiled once more for the error list of an event read into the tree.
+    collector: crate::collect::Collector,
+    /// The envelope's root in `collector`.
+    envelope_root: Option<crate::collect::SchemaId>,
     /// Whether `validate_bytes` tries the fast path first.
     fast_on: bool,
 }
@@ -184,10 +190,11 @@ impl Registry {
                     schema: Arc::clone(&doc.value),
                     validator,
                     tree_validator,
+                    collect_root: None,
                 },
             );
         }
-        let fast = {
+        let (fast, collector) = {
             let files: BTreeMap<String, Arc<Value>> = docs
                 .iter()
                 .map(|(k, d)| (k.clone(), Arc::clone(&d.value)))
@@ -198,8 +205,16 @@ impl Registry {
                 .map(|c| (c.event_type.clone(), c.major, c.rel_path.clone()))
                 .collect();
             contracts.sort();
-            crate::fast::FastPath::build(&files, &contracts)
+            let mut collected: Vec<String> = contracts.iter().map(|c| c.2.clone()).collect();
+            collected.push(ENVELOPE_FILE.to_owned());
+            (
+                crate::fast::FastPath::build(&files, &contracts),
+                crate::collect::Collector::build(&files, &collected),
+            )
         };
+        for contract in by_type.values_mut().flat_map(BTreeMap::values_mut) {
+            contract.collect_root = collector.root(&contract.rel_path);
+        }
         Ok(Registry {
             root: root.to_path_buf(),
             docs,
@@ -207,6 +222,8 @@ impl Registry {
             tree_envelope,
             by_type,
             fast,
+            envelope_root: collector.root(ENVELOPE_FILE),
+            collector,
             fast_on: crate::fast::default_on(),
         })
     }
@@ -216,6 +233,22 @@ impl Registry {
     #[must_use]
     pub fn fast_path(&self) -> &crate::fast::FastPath {
         &self.fast
+    }
+
+    /// The error collector (issue 6): every contract compiled for the error list on the tree.
+    pub(crate) fn collector(&self) -> &crate::collect::Collector {
+        &self.collector
+    }
+
+    /// The envelope's root in [`Registry::collector`].
+    pub(crate) fn envelope_root(&self) -> Option<crate::collect::SchemaId> {
+        self.envelope_root
+    }
+
+    /// Schema files whose error lists the `jsonschema` crate collects, with the reason.
+    #[must_use]
+    pub fn collector_fallbacks(&self) -> &[(String, String)] {
+        self.collector.fallbacks()
     }
 
     /// Whether `validate_bytes` tries the fast path first.

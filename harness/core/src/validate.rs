@@ -280,12 +280,16 @@ impl Registry {
         let top = Envelope::of::<F>(&event);
         let mut violations = Vec::new();
         let event_type = top.event_type.as_deref();
+        let mut root = self.envelope_root();
         let validator = match (
             event_type,
             top.schema_version.as_deref().and_then(schema_major),
         ) {
             (Some(t), Some(major)) => match self.contract(t, major) {
-                Some(contract) => F::validator(contract),
+                Some(contract) => {
+                    root = contract.collect_root;
+                    F::validator(contract)
+                }
                 None if self.knows_type(t) => {
                     violations.push(named(
                         rule::UNKNOWN_SCHEMA_VERSION,
@@ -323,7 +327,13 @@ impl Registry {
             message: e.masked().to_string(),
         };
         let rules = violations.len();
-        let schema_ok = if likely_invalid || !validator.is_valid(event.clone()) {
+        let collected = match detail {
+            Detail::All => F::collect(self, root, &event, &mut violations),
+            Detail::First => None,
+        };
+        let schema_ok = if let Some(ok) = collected {
+            ok
+        } else if likely_invalid || !validator.is_valid(event.clone()) {
             match detail {
                 Detail::All => violations.extend(validator.iter_errors(event).map(to_violation)),
                 Detail::First => {
@@ -340,8 +350,15 @@ impl Registry {
             Status::Invalid
         };
         if violations.len() > 1 {
+            // A total order, so that the list does not depend on the order errors were found in
+            // (`jsonschema`'s or the collector's) and `dedup` removes every repeat.
             violations.sort_by(|a, b| {
-                (&a.instance_path, &a.keyword).cmp(&(&b.instance_path, &b.keyword))
+                (&a.instance_path, &a.keyword, &a.schema_path, &a.message).cmp(&(
+                    &b.instance_path,
+                    &b.keyword,
+                    &b.schema_path,
+                    &b.message,
+                ))
             });
             violations.dedup();
         }
@@ -360,6 +377,16 @@ impl Registry {
 trait Judged: Json {
     fn validator(contract: &EventContract) -> &Validator<Self>;
     fn envelope(registry: &Registry) -> &Validator<Self>;
+    /// Every schema error of `event` under the collector's schema `root`, with
+    /// `Some(no error)`; `None` leaves the errors to the validator.
+    fn collect<'i>(
+        _registry: &Registry,
+        _root: Option<crate::collect::SchemaId>,
+        _event: &Self::Node<'i>,
+        _out: &mut Vec<Violation>,
+    ) -> Option<bool> {
+        None
+    }
 }
 
 impl Judged for SerdeJson {
@@ -377,6 +404,14 @@ impl Judged for Borrowed {
     }
     fn envelope(registry: &Registry) -> &Validator<Self> {
         registry.tree_envelope()
+    }
+    fn collect<'i>(
+        registry: &Registry,
+        root: Option<crate::collect::SchemaId>,
+        event: &&'i Tree<'i>,
+        out: &mut Vec<Violation>,
+    ) -> Option<bool> {
+        root.map(|root| registry.collector().errors(root, event, out))
     }
 }
 
@@ -419,7 +454,7 @@ fn named(keyword: &str, path: &str, message: String) -> Violation {
 }
 
 /// `events/common.schema.json#/$defs/uuid/pattern` from the error's absolute keyword location.
-fn schema_location(e: &jsonschema::ValidationError<'_>) -> String {
+pub(crate) fn schema_location(e: &jsonschema::ValidationError<'_>) -> String {
     match e.absolute_keyword_location() {
         Some(uri) => {
             let s = uri.as_str();
@@ -433,19 +468,37 @@ fn schema_location(e: &jsonschema::ValidationError<'_>) -> String {
 
 /// One step from the root to the value being walked; the chain lives on the call stack, so the
 /// walk allocates nothing unless it finds a persistence member.
-struct Trail<'a> {
-    step: Step<'a>,
-    parent: Option<&'a Trail<'a>>,
+pub(crate) struct Trail<'a> {
+    pub(crate) step: Step<'a>,
+    pub(crate) parent: Option<&'a Trail<'a>>,
 }
 
-enum Step<'a> {
+pub(crate) enum Step<'a> {
     Key(&'a str),
     Index(usize),
 }
 
 impl Trail<'_> {
     /// The RFC 6901 pointer of this step.
-    fn pointer(&self) -> String {
+    /// [`Trail::pointer`], appended to `out`, with no allocation but `out`'s.
+    pub(crate) fn write_pointer(&self, out: &mut String) {
+        if let Some(parent) = self.parent {
+            parent.write_pointer(out);
+        }
+        out.push('/');
+        match self.step {
+            Step::Key(k) if k.contains(['~', '/']) => {
+                out.push_str(&crate::registry::escape_pointer(k));
+            }
+            Step::Key(k) => out.push_str(k),
+            Step::Index(i) => {
+                use std::fmt::Write as _;
+                let _ = write!(out, "{i}");
+            }
+        }
+    }
+
+    pub(crate) fn pointer(&self) -> String {
         let mut steps = Vec::new();
         let mut at = Some(self);
         while let Some(t) = at {

@@ -26,7 +26,7 @@ pub(crate) const VERSION: &str = "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)$";
 
 /// The MAJOR an event type's own `schema_version` pattern `^N\.(0|[1-9][0-9]*)$` pins, if
 /// `pattern` is one (N a canonical decimal).
-fn pinned_major(pattern: &str) -> Option<u64> {
+pub(crate) fn pinned_major(pattern: &str) -> Option<u64> {
     let n = pattern
         .strip_prefix('^')?
         .strip_suffix("\\.(0|[1-9][0-9]*)$")?;

@@ -18,6 +18,13 @@ mod tree;
 
 pub(crate) use tree::{Borrowed, Tree};
 
+/// The hand matchers of the catalogue's UUID, timestamp and version patterns, shared with the
+/// error collector ([`crate::collect`]).
+pub(crate) mod matchers {
+    pub(crate) use super::compile::{TIMESTAMP, UUID, VERSION, pinned_major};
+    pub(crate) use super::scan::{is_timestamp, is_uuid, is_version};
+}
+
 use crate::validate::schema_major;
 use compile::{Compiler, Node, NodeId};
 use scan::{Fail, Scanner};

@@ -18,6 +18,10 @@ use jsonschema_value::LazyInstance;
 use serde_json::Value;
 use std::borrow::Cow;
 
+/// The most members an object of the tree has; a larger one is left to serde_json (the error
+/// collector numbers members in 16 bits).
+pub(crate) const MAX_MEMBERS: usize = u16::MAX as usize - 1;
+
 /// One JSON value; containers keep their raw bytes, from which an error's instance is built
 /// only if someone asks for it.
 #[derive(Debug, Default)]
@@ -87,6 +91,9 @@ impl<'a> Reader<'a> {
                     }
                 }
                 self.s.leave();
+                if self.members.len() - mark > MAX_MEMBERS {
+                    return Err(Fail::Unsure);
+                }
                 let members = self.members.drain(mark..).collect();
                 Ok(Tree::Object(members, self.raw(start)))
             }
