@@ -68,26 +68,38 @@ struct Object {
     /// How many of `names` come from `properties` (the rest are not declared, for
     /// `additionalProperties`).
     declared: usize,
+    /// A schema that is one `$ref` (or a one-branch `allOf`) and nothing else is its target:
+    /// it adds no error of its own, so the walk goes straight there.
+    alias: Option<SchemaId>,
 }
 
 /// A member name, with its length and first eight bytes to compare before the bytes.
 struct Name {
-    tag: (usize, u64),
+    tag: (usize, u64, u64),
     name: String,
 }
 
-fn tag(name: &str) -> (usize, u64) {
-    let mut head = [0u8; 8];
-    let n = name.len().min(8);
-    head[..n].copy_from_slice(&name.as_bytes()[..n]);
-    (name.len(), u64::from_le_bytes(head))
+/// A name's length, first eight bytes and last eight bytes (zero-padded): equal tags are equal
+/// names up to sixteen bytes.
+#[inline]
+fn tag(name: &str) -> (usize, u64, u64) {
+    let b = name.as_bytes();
+    let word = |s: &[u8]| {
+        let mut w = [0u8; 8];
+        w[..s.len()].copy_from_slice(s);
+        u64::from_le_bytes(w)
+    };
+    match b.len() {
+        0..=8 => (b.len(), word(b), 0),
+        n => (n, word(&b[..8]), word(&b[n.saturating_sub(8).max(8)..])),
+    }
 }
 
 impl Name {
     /// Whether `k` is this name: length and first eight bytes, then the rest.
     #[inline]
     fn is(&self, k: &str) -> bool {
-        k.len() == self.tag.0 && tag(k).1 == self.tag.1 && (k.len() <= 8 || k == self.name)
+        k.len() == self.tag.0 && tag(k) == self.tag && (k.len() <= 16 || k == self.name)
     }
 }
 
@@ -111,8 +123,8 @@ enum Rule {
     Type(u8),
     /// `enum` and `const`: the instance equals one of these.
     OneOfValues(Vec<Value>),
-    /// `enum` / `const` of strings only, sorted: a string instance is looked up, any other
-    /// instance equals none of them.
+    /// `enum` / `const` of strings only, sorted by length then bytes (most probes then differ in
+    /// length alone): a string instance is looked up, any other instance equals none of them.
     OneOfStrings(Vec<String>),
     Pattern(Matcher),
     Format(Format),
@@ -158,12 +170,13 @@ enum Limit {
 
 /// A compiled `pattern`: the catalogue's UUID, timestamp and version patterns by their hand
 /// matchers (the fast path proves them equal to the regex), any other by the regex crate on the
-/// pattern `jsonschema` translates it to.
+/// pattern `jsonschema` translates it to, after the `jsonschema-regex` crate's own matcher for
+/// anchored class sequences (what `jsonschema` itself tries first) where that one decides.
 enum Matcher {
     Uuid,
     Timestamp,
     Version(Option<u64>),
-    Regex(regex::Regex),
+    Regex(Option<jsonschema_regex::Sequence>, regex::Regex),
 }
 
 impl Matcher {
@@ -172,7 +185,10 @@ impl Matcher {
             Matcher::Uuid => matchers::is_uuid(s.as_bytes()),
             Matcher::Timestamp => matchers::is_timestamp(s.as_bytes(), false),
             Matcher::Version(major) => matchers::is_version(s.as_bytes(), *major),
-            Matcher::Regex(r) => r.is_match(s),
+            Matcher::Regex(seq, r) => seq
+                .as_ref()
+                .and_then(|q| q.is_match(s.as_bytes()))
+                .unwrap_or_else(|| r.is_match(s)),
         }
     }
 }
@@ -269,6 +285,14 @@ impl Collector {
         path: Option<&Trail<'_>>,
         sink: &mut Sink<'_>,
     ) -> bool {
+        let mut id = id;
+        while let Schema::Keywords(Object {
+            alias: Some(target),
+            ..
+        }) = &self.schemas[id as usize]
+        {
+            id = *target; // chains end: `Build::file_root` refuses alias cycles
+        }
         let kws = match &self.schemas[id as usize] {
             Schema::True => return true,
             Schema::False { at } => {
@@ -287,32 +311,23 @@ impl Collector {
         // Where each name of the table is among the members, found once for all the object
         // keywords. Names are looked for from just past the last one found: members mostly come
         // in the schema's order, so most names are found at the first try.
-        let mut at = Here {
-            found: [NONE; 64],
-            seen: 0,
-            declared: kws.declared,
-        };
-        if let Tree::Object(members, _) = v
-            && !kws.names.is_empty()
-        {
-            let mut from = 0;
-            for (i, name) in kws.names.iter().enumerate() {
-                let (tail, head) = members.split_at(from.min(members.len()));
-                let hit = head
-                    .iter()
-                    .position(|(k, _)| name.is(k))
-                    .map(|j| from + j)
-                    .or_else(|| tail.iter().position(|(k, _)| name.is(k)));
-                if let Some(j) = hit {
-                    at.found[i] = u16::try_from(j).unwrap_or(NONE);
-                    at.seen |= 1 << i;
-                    from = j + 1;
-                }
+        let mut found;
+        let at = match v {
+            Tree::Object(members, _) if !kws.names.is_empty() => {
+                found = Here {
+                    found: [NONE; 64],
+                    seen: 0,
+                    declared: kws.declared,
+                };
+                found.find(&kws.names, members);
+                &found
             }
-        }
+            // Nothing to find: the object keywords see no member declared.
+            _ => &NOTHING,
+        };
         let mut ok = true;
         for kw in &kws.kws {
-            if !self.keyword(kw, v, path, &at, sink) {
+            if !self.keyword(kw, v, path, at, sink) {
                 ok = false;
                 if matches!(sink, Sink::Check) {
                     return false;
@@ -321,7 +336,42 @@ impl Collector {
         }
         ok
     }
+}
 
+impl Here {
+    const fn nothing() -> Here {
+        Here {
+            found: [NONE; 64],
+            seen: 0,
+            declared: 0,
+        }
+    }
+
+    fn find(&mut self, names: &[Name], members: &[(std::borrow::Cow<'_, str>, Tree<'_>)]) {
+        {
+            let mut from = 0;
+            for (i, name) in names.iter().enumerate() {
+                let (tail, head) = members.split_at(from.min(members.len()));
+                let hit = head
+                    .iter()
+                    .position(|(k, _)| name.is(k))
+                    .map(|j| from + j)
+                    .or_else(|| tail.iter().position(|(k, _)| name.is(k)));
+                if let Some(j) = hit {
+                    self.found[i] = u16::try_from(j).unwrap_or(NONE);
+                    self.seen |= 1 << i;
+                    from = j + 1;
+                }
+            }
+        }
+    }
+}
+
+/// What the object keywords see on an instance that is not an object, or when the schema
+/// names no member.
+static NOTHING: Here = Here::nothing();
+
+impl Collector {
     /// One keyword on `v`: `false` when it failed (its errors, or its own, are in the sink).
     fn keyword(
         &self,
@@ -345,7 +395,9 @@ impl Collector {
             Rule::Type(bits) => types_of(v) & bits != 0,
             Rule::OneOfValues(values) => values.iter().any(|e| (&v).equals_value(e)),
             Rule::OneOfStrings(values) => match v {
-                Tree::String(s) => values.binary_search_by(|e| e.as_str().cmp(s)).is_ok(),
+                Tree::String(s) => values
+                    .binary_search_by(|e| (e.len(), e.as_str()).cmp(&(s.len(), s)))
+                    .is_ok(),
                 _ => false,
             },
             Rule::Pattern(m) => !matches!(v, Tree::String(s) if !m.is_match(s)),
@@ -666,7 +718,24 @@ impl<'d> Build<'d> {
             .docs
             .get(file)
             .ok_or_else(|| format!("no schema {file}"))?;
-        self.schema(doc, file, "")
+        let root = self.schema(doc, file, "")?;
+        // A `$ref` cycle that never reaches a keyword would walk forever.
+        for start in 0..self.schemas.len() {
+            let mut at = start;
+            for _ in 0..=self.schemas.len() {
+                match &self.schemas[at] {
+                    Schema::Keywords(Object { alias: Some(t), .. }) => at = *t as usize,
+                    _ => break,
+                }
+            }
+            if matches!(
+                &self.schemas[at],
+                Schema::Keywords(Object { alias: Some(_), .. })
+            ) {
+                return Err(format!("{file}: a $ref cycle with no keyword on it"));
+            }
+        }
+        Ok(root)
     }
 
     /// Compile the schema `s` found at `file#pointer`.
@@ -995,7 +1064,17 @@ impl<'d> Build<'d> {
                 rule,
             });
         }
+        let alias = match &kws[..] {
+            [
+                Kw {
+                    rule: Rule::Apply(ids),
+                    ..
+                },
+            ] if names.is_empty() && ids.len() == 1 => Some(ids[0]),
+            _ => None,
+        };
         Ok(Object {
+            alias,
             kws,
             names: names
                 .into_iter()
@@ -1082,7 +1161,7 @@ fn one_of(options: &[Value]) -> Rule {
         .collect();
     match strings {
         Some(mut strings) => {
-            strings.sort();
+            strings.sort_by(|a, b| (a.len(), a).cmp(&(b.len(), b)));
             Rule::OneOfStrings(strings)
         }
         None => Rule::OneOfValues(options.to_vec()),
@@ -1100,7 +1179,10 @@ fn matcher(pattern: &str) -> Result<Matcher, String> {
             None => {
                 let translated = jsonschema_regex::to_rust_regex(p)
                     .map_err(|()| format!("pattern {p} does not translate"))?;
-                Matcher::Regex(regex::Regex::new(&translated).map_err(|e| e.to_string())?)
+                Matcher::Regex(
+                    jsonschema_regex::Sequence::compile(&translated),
+                    regex::Regex::new(&translated).map_err(|e| e.to_string())?,
+                )
             }
         },
     })

@@ -65,6 +65,9 @@ pub(crate) struct Pattern {
     pub(crate) source: String,
     /// Its Rust translation.
     translated: String,
+    /// The `jsonschema-regex` crate's matcher for anchored class sequences, when the pattern is
+    /// one (it answers without the regex engine for ASCII text).
+    sequence: Option<jsonschema_regex::Sequence>,
     regex: Regex,
 }
 
@@ -72,7 +75,10 @@ impl Pattern {
     /// Whether `s` (valid UTF-8) has a match, as `regex::Regex::is_match` says.
     #[inline]
     pub(crate) fn is_match(&self, s: &[u8]) -> bool {
-        self.regex.is_match(s)
+        self.sequence
+            .as_ref()
+            .and_then(|q| q.is_match(s))
+            .unwrap_or_else(|| self.regex.is_match(s))
     }
 }
 
@@ -388,6 +394,7 @@ impl<'d> Compiler<'d> {
         let regex = Regex::new(&translated).map_err(|e| e.to_string())?;
         let r = Arc::new(Pattern {
             source: pattern.to_owned(),
+            sequence: jsonschema_regex::Sequence::compile(&translated),
             translated: translated.into_owned(),
             regex,
         });
@@ -774,6 +781,7 @@ impl Compiler<'_> {
             n.patterns.push(Arc::new(Pattern {
                 source: join(|p| &p.source),
                 translated,
+                sequence: None,
                 regex,
             }));
         }
