@@ -176,6 +176,8 @@ enum Matcher {
     Uuid,
     Timestamp,
     Version(Option<u64>),
+    /// The envelope's `event_type` pattern, by the check the dispatch already uses.
+    EventType,
     Regex(Option<jsonschema_regex::Sequence>, regex::Regex),
 }
 
@@ -185,6 +187,7 @@ impl Matcher {
             Matcher::Uuid => matchers::is_uuid(s.as_bytes()),
             Matcher::Timestamp => matchers::is_timestamp(s.as_bytes(), false),
             Matcher::Version(major) => matchers::is_version(s.as_bytes(), *major),
+            Matcher::EventType => crate::validate::well_formed_type(s),
             Matcher::Regex(seq, r) => seq
                 .as_ref()
                 .and_then(|q| q.is_match(s.as_bytes()))
@@ -253,6 +256,24 @@ fn types_of(v: &Tree<'_>) -> u8 {
 enum Sink<'v> {
     Check,
     Collect(&'v mut Vec<Violation>),
+    /// Collect, but stop at the first error ([`Detail::First`](crate::validate::Detail)).
+    First(&'v mut Vec<Violation>),
+}
+
+impl Sink<'_> {
+    /// Where errors go, unless only validity is asked.
+    fn out(&mut self) -> Option<&mut Vec<Violation>> {
+        match self {
+            Sink::Check => None,
+            Sink::Collect(out) | Sink::First(out) => Some(out),
+        }
+    }
+
+    /// Whether the walk goes on after a failed keyword (a failure in `First` has pushed its
+    /// error already).
+    fn all(&self) -> bool {
+        matches!(self, Sink::Collect(_))
+    }
 }
 
 impl Collector {
@@ -266,16 +287,22 @@ impl Collector {
         &self.fallbacks
     }
 
-    /// Every error of `event` under the schema `root`, appended to `out`; `true` when there was
-    /// none.
+    /// Every error of `event` under the schema `root` (or only the first one the walk meets,
+    /// with `first`), appended to `out`; `true` when there was none.
     #[inline(never)]
     pub(crate) fn errors(
         &self,
         root: SchemaId,
         event: &Tree<'_>,
+        first: bool,
         out: &mut Vec<Violation>,
     ) -> bool {
-        self.eval(root, event, None, &mut Sink::Collect(out))
+        let mut sink = if first {
+            Sink::First(out)
+        } else {
+            Sink::Collect(out)
+        };
+        self.eval(root, event, None, &mut sink)
     }
 
     fn eval(
@@ -296,7 +323,7 @@ impl Collector {
         let kws = match &self.schemas[id as usize] {
             Schema::True => return true,
             Schema::False { at } => {
-                if let Sink::Collect(out) = sink {
+                if let Some(out) = sink.out() {
                     out.push(violation(
                         "falseSchema",
                         path,
@@ -329,7 +356,7 @@ impl Collector {
         for kw in &kws.kws {
             if !self.keyword(kw, v, path, at, sink) {
                 ok = false;
-                if matches!(sink, Sink::Check) {
+                if !sink.all() {
                     return false;
                 }
             }
@@ -386,7 +413,7 @@ impl Collector {
                 let mut ok = true;
                 for &id in ids {
                     ok &= self.eval(id, v, path, sink);
-                    if !ok && matches!(sink, Sink::Check) {
+                    if !ok && !sink.all() {
                         return false;
                     }
                 }
@@ -426,11 +453,11 @@ impl Collector {
                 for (i, message) in names {
                     if here.seen & (1 << i) == 0 {
                         ok = false;
-                        match sink {
-                            Sink::Check => return false,
-                            Sink::Collect(out) => {
-                                out.push(violation(kw.keyword, path, &kw.at, message.clone()));
-                            }
+                        if let Some(out) = sink.out() {
+                            out.push(violation(kw.keyword, path, &kw.at, message.clone()));
+                        }
+                        if !sink.all() {
+                            return false;
                         }
                     }
                 }
@@ -449,7 +476,7 @@ impl Collector {
                         };
                         if !self.eval(id, child, Some(&step), sink) {
                             ok = false;
-                            if matches!(sink, Sink::Check) {
+                            if !sink.all() {
                                 return false;
                             }
                         }
@@ -461,20 +488,30 @@ impl Collector {
                 let Tree::Object(members, _) = v else {
                     return true;
                 };
-                // The declared members' positions, in order (the names are few, so a sorted
-                // array is enough to walk the members against).
-                let mut at: Vec<u16> = here.found[..here.declared]
-                    .iter()
-                    .copied()
-                    .filter(|&j| j != NONE)
-                    .collect();
-                at.sort_unstable();
+                // The declared members, as bits of their positions (a `Vec` past 64 members).
+                let many = members.len() > 64;
+                let mut bits = 0u64;
+                let mut flags = if many {
+                    vec![false; members.len()]
+                } else {
+                    Vec::new()
+                };
+                for &j in &here.found[..here.declared] {
+                    match usize::from(j) {
+                        j if many && j < flags.len() => flags[j] = true,
+                        j if j < 64 => bits |= 1 << j,
+                        _ => {}
+                    }
+                }
                 let extra = members
                     .iter()
                     .enumerate()
                     .filter(move |(j, _)| {
-                        at.binary_search(&u16::try_from(*j).unwrap_or(NONE))
-                            .is_err()
+                        if many {
+                            !flags[*j]
+                        } else {
+                            bits & (1 << j) == 0
+                        }
                     })
                     .map(|(_, m)| m);
                 match schema {
@@ -483,7 +520,7 @@ impl Collector {
                         if members.is_empty() {
                             return true;
                         }
-                        if let Sink::Collect(out) = sink {
+                        if let Some(out) = sink.out() {
                             out.push(violation(kw.keyword, path, &kw.at, kw.message.clone()));
                         }
                         return false;
@@ -493,7 +530,7 @@ impl Collector {
                         if unexpected.peek().is_none() {
                             return true;
                         }
-                        if let Sink::Collect(out) = sink {
+                        if let Some(out) = sink.out() {
                             let names: Vec<&str> = unexpected.collect();
                             out.push(violation(
                                 kw.keyword,
@@ -513,7 +550,7 @@ impl Collector {
                             };
                             if !self.eval(*id, child, Some(&step), sink) {
                                 ok = false;
-                                if matches!(sink, Sink::Check) {
+                                if !sink.all() {
                                     return false;
                                 }
                             }
@@ -534,7 +571,7 @@ impl Collector {
                     };
                     if !self.eval(*id, item, Some(&here), sink) {
                         ok = false;
-                        if matches!(sink, Sink::Check) {
+                        if !sink.all() {
                             return false;
                         }
                     }
@@ -567,7 +604,7 @@ impl Collector {
                 return branch.is_none_or(|b| self.eval(b, v, path, sink));
             }
         };
-        if !own && let Sink::Collect(out) = sink {
+        if !own && let Some(out) = sink.out() {
             out.push(violation(kw.keyword, path, &kw.at, kw.message.clone()));
         }
         own
@@ -1174,6 +1211,7 @@ fn matcher(pattern: &str) -> Result<Matcher, String> {
         UUID => Matcher::Uuid,
         TIMESTAMP => Matcher::Timestamp,
         VERSION => Matcher::Version(None),
+        crate::validate::EVENT_TYPE_PATTERN => Matcher::EventType,
         p => match pinned_major(p) {
             Some(major) => Matcher::Version(Some(major)),
             None => {
@@ -1234,8 +1272,16 @@ mod tests {
         let tree = Tree::parse(instance.as_bytes()).expect("the tree reads it");
         let mut ours = Vec::new();
         let root = collector.root(&file).expect("compiled");
-        let valid = collector.errors(root, &tree, &mut ours);
+        let valid = collector.errors(root, &tree, false, &mut ours);
         assert_eq!(valid, ours.is_empty());
+        // `Detail::First`: the same verdict, and one of those errors.
+        let mut one = Vec::new();
+        assert_eq!(collector.errors(root, &tree, true, &mut one), valid);
+        assert_eq!(one.len(), usize::from(!valid), "{one:?}");
+        assert!(
+            one.iter().all(|e| ours.contains(e)),
+            "{one:?} not in {ours:?}"
+        );
         let validator = crate::registry::validator_options()
             .with_base_uri(format!("{}{file}", crate::registry::BASE_URI))
             .build(schema)
@@ -1317,6 +1363,36 @@ mod tests {
         }
         let (ours, theirs) = both(&schema, instance);
         assert_eq!(ours, theirs, "schema {schema} instance {instance}");
+    }
+
+    proptest::proptest! {
+        /// The hand matchers say what the regex says, on strings near their shapes.
+        #[test]
+        fn hand_matchers_agree_with_the_regex(s in "[a-z0-9_.A-]{0,14}|[0-9a-f.-]{30,40}") {
+            use crate::fast::matchers::{UUID, VERSION};
+            for pattern in [crate::validate::EVENT_TYPE_PATTERN, UUID, VERSION, "^1\\.(0|[1-9][0-9]*)$"] {
+                let translated = jsonschema_regex::to_rust_regex(pattern).expect("translates");
+                let regex = regex::Regex::new(&translated).expect("compiles");
+                let hand = matcher(pattern).expect("compiles");
+                proptest::prop_assert!(!matches!(hand, Matcher::Regex(..)), "{pattern}: hand matcher");
+                proptest::prop_assert_eq!(hand.is_match(&s), regex.is_match(&s), "{} on {:?}", pattern, s);
+            }
+        }
+    }
+
+    /// More than 64 members: `additionalProperties` keeps its declared members in a `Vec`.
+    #[test]
+    fn many_members_are_matched_exactly() {
+        let members: Vec<String> = (0..70).map(|i| format!("\"p{i}\": {i}")).collect();
+        let instance = format!("{{{}}}", members.join(", "));
+        let schema = json!({
+            "properties": {"p3": {"minimum": 4}, "p68": true, "q": true},
+            "required": ["p69", "r"],
+            "additionalProperties": {"maximum": 5}
+        });
+        let (ours, theirs) = both(&schema, &instance);
+        assert!(ours.len() > 60, "{ours:?}");
+        assert_eq!(ours, theirs);
     }
 
     #[test]

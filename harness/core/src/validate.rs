@@ -89,7 +89,9 @@ pub fn is_persistence_name(key: &[u8]) -> bool {
 /// How much of an invalid event's error list to collect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Detail {
-    /// The first schema error only (plus the harness rules): the cheapest way to reject.
+    /// One schema error only (plus the harness rules): the cheapest way to reject. Which error
+    /// is the first one met, and that depends on the path: `jsonschema`'s order on a
+    /// `serde_json::Value`, the error collector's on the bytes. The status is the same.
     First,
     /// Every schema error, sorted by instance path then keyword.
     #[default]
@@ -168,8 +170,11 @@ pub fn schema_major(version: &str) -> Option<u64> {
     (canonical(major) && canonical(minor)).then(|| major.parse().ok())?
 }
 
+/// The envelope's `event_type` pattern.
+pub(crate) const EVENT_TYPE_PATTERN: &str = "^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+$";
+
 /// Whether `name` matches the envelope's `event_type` pattern `^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$`.
-fn well_formed_type(name: &str) -> bool {
+pub(crate) fn well_formed_type(name: &str) -> bool {
     let mut segments = 0;
     for seg in name.split('.') {
         let mut bytes = seg.bytes();
@@ -236,8 +241,8 @@ impl Registry {
             }
             // The same validators on a tree that borrows from the bytes; serde_json reads
             // whatever the tree leaves to it (see `fast::tree`).
-            if let Some(tree) = Tree::parse(bytes) {
-                return self.judge::<Borrowed>(&tree, detail, likely_invalid);
+            if let Some((tree, persistence)) = Tree::read(bytes) {
+                return self.judge::<Borrowed>(&tree, detail, likely_invalid, persistence);
             }
         }
         self.parse_and_judge(bytes, detail, likely_invalid)
@@ -251,7 +256,7 @@ impl Registry {
 
     fn parse_and_judge(&self, bytes: &[u8], detail: Detail, likely_invalid: bool) -> Verdict {
         match serde_json::from_slice::<Value>(bytes) {
-            Ok(event) => self.judge::<SerdeJson>(&event, detail, likely_invalid),
+            Ok(event) => self.judge::<SerdeJson>(&event, detail, likely_invalid, true),
             Err(e) => Verdict::unreadable(format!("not valid JSON: {e}")),
         }
     }
@@ -265,17 +270,20 @@ impl Registry {
     /// Judge one parsed event, collecting `detail` schema errors when invalid.
     #[must_use]
     pub fn validate_value_with(&self, event: &Value, detail: Detail) -> Verdict {
-        self.judge::<SerdeJson>(event, detail, false)
+        self.judge::<SerdeJson>(event, detail, false, true)
     }
 
     /// The reference judgement. `likely_invalid` (the fast path found a schema violation) skips
     /// the `is_valid` pass and collects errors at once; the schema verdict is then "no error
     /// collected", so the answer is the same either way, only cheaper when the hint is right.
+    /// `persistence: false` says no member anywhere has a persistence-metadata name (the tree
+    /// reader checks each name as it reads it), and the walk for that rule is skipped.
     fn judge<'i, F: Judged>(
         &'i self,
         event: F::Node<'i>,
         detail: Detail,
         likely_invalid: bool,
+        persistence: bool,
     ) -> Verdict {
         let top = Envelope::of::<F>(&event);
         let mut violations = Vec::new();
@@ -319,7 +327,9 @@ impl Registry {
                 ));
             }
         }
-        find_persistence_fields::<F>(&event, None, &mut violations);
+        if persistence {
+            find_persistence_fields::<F>(&event, None, &mut violations);
+        }
         let to_violation = |e: jsonschema::ValidationError<'_>| Violation {
             keyword: e.kind().keyword().to_owned(),
             instance_path: e.instance_path().as_str().to_owned(),
@@ -327,10 +337,7 @@ impl Registry {
             message: e.masked().to_string(),
         };
         let rules = violations.len();
-        let collected = match detail {
-            Detail::All => F::collect(self, root, &event, &mut violations),
-            Detail::First => None,
-        };
+        let collected = F::collect(self, root, &event, detail, &mut violations);
         let schema_ok = if let Some(ok) = collected {
             ok
         } else if likely_invalid || !validator.is_valid(event.clone()) {
@@ -383,6 +390,7 @@ trait Judged: Json {
         _registry: &Registry,
         _root: Option<crate::collect::SchemaId>,
         _event: &Self::Node<'i>,
+        _detail: Detail,
         _out: &mut Vec<Violation>,
     ) -> Option<bool> {
         None
@@ -409,9 +417,11 @@ impl Judged for Borrowed {
         registry: &Registry,
         root: Option<crate::collect::SchemaId>,
         event: &&'i Tree<'i>,
+        detail: Detail,
         out: &mut Vec<Violation>,
     ) -> Option<bool> {
-        root.map(|root| registry.collector().errors(root, event, out))
+        let first = detail == Detail::First;
+        root.map(|root| registry.collector().errors(root, event, first, out))
     }
 }
 

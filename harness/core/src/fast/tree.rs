@@ -6,7 +6,7 @@
 //! a `serde_json::Value` allocates a `String` per string and hashes every member name into an
 //! index map, a third of an invalid event's cost; this tree allocates one `Vec` per object and
 //! array and nothing per string. The verdict stays the jsonschema crate's, and everything the tree
-//! cannot read exactly as serde_json would is left to serde_json: [`Tree::parse`] answers `None`
+//! cannot read exactly as serde_json would is left to serde_json: [`Tree::read`] answers `None`
 //! for a syntax error, a duplicate member name or nesting past the scanner's bound (the caller
 //! then parses into a `Value`), strings with escapes are decoded by serde_json, and every
 //! number other than a plain non-negative integer is read by serde_json.
@@ -37,19 +37,29 @@ pub(crate) enum Tree<'a> {
 
 impl<'a> Tree<'a> {
     /// The tree of `bytes` (one JSON document), or `None` when serde_json must read it.
+    #[cfg(test)]
     pub(crate) fn parse(bytes: &'a [u8]) -> Option<Tree<'a>> {
+        Self::read(bytes).map(|(tree, _)| tree)
+    }
+
+    /// The tree of `bytes` (one JSON document), or `None` when serde_json must read it; and whether some member at any depth has a persistence-metadata name
+    /// (catalogue §2.3), noted while the names are read so that a clean event needs no walk.
+    pub(crate) fn read(bytes: &'a [u8]) -> Option<(Tree<'a>, bool)> {
         // UTF-8 once for the whole event (outside strings JSON is ASCII), so that each string is
         // a slice of `text` rather than a `from_utf8` of its own.
         let text = std::str::from_utf8(bytes).ok()?;
         let mut r = Reader {
             s: Scanner::new(bytes),
             text,
-            members: Vec::with_capacity(32),
-            items: Vec::with_capacity(16),
+            // Small enough to stay out of glibc's large-chunk path (a request of 1 KiB or more
+            // consolidates its fast bins, per event); they grow for deeper events.
+            members: Vec::with_capacity(12),
+            items: Vec::with_capacity(8),
+            persistence: false,
         };
         let tree = r.value().ok()?;
         r.s.ws();
-        (r.s.pos == bytes.len()).then_some(tree)
+        (r.s.pos == bytes.len()).then_some((tree, r.persistence))
     }
 }
 
@@ -61,6 +71,8 @@ struct Reader<'a> {
     text: &'a str,
     members: Vec<(Cow<'a, str>, Tree<'a>)>,
     items: Vec<Tree<'a>>,
+    /// A member name was a persistence-metadata name.
+    persistence: bool,
 }
 
 impl<'a> Reader<'a> {
@@ -78,6 +90,7 @@ impl<'a> Reader<'a> {
                     loop {
                         self.s.ws();
                         let name = string(&mut self.s, self.text)?;
+                        self.persistence |= crate::validate::is_persistence_field(&name);
                         self.s.ws();
                         self.s.expect(b':')?;
                         let v = self.value()?;
