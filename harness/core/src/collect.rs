@@ -178,7 +178,8 @@ enum Matcher {
     Version(Option<u64>),
     /// The envelope's `event_type` pattern, by the check the dispatch already uses.
     EventType,
-    Regex(Option<jsonschema_regex::Sequence>, regex::Regex),
+    /// Shared with the fast path when it compiled the same pattern.
+    Regex(Arc<matchers::Pattern>),
 }
 
 impl Matcher {
@@ -188,10 +189,7 @@ impl Matcher {
             Matcher::Timestamp => matchers::is_timestamp(s.as_bytes(), false),
             Matcher::Version(major) => matchers::is_version(s.as_bytes(), *major),
             Matcher::EventType => crate::validate::well_formed_type(s),
-            Matcher::Regex(seq, r) => seq
-                .as_ref()
-                .and_then(|q| q.is_match(s.as_bytes()))
-                .unwrap_or_else(|| r.is_match(s)),
+            Matcher::Regex(p) => p.is_match(s.as_bytes()),
         }
     }
 }
@@ -715,28 +713,37 @@ struct Build<'d> {
     /// `file#pointer` of every schema compiled, so a `$ref` target is compiled once.
     seen: HashMap<String, SchemaId>,
     formats: HashMap<String, Arc<Validator<Borrowed>>>,
+    /// Patterns compiled already (the fast path's), by source; new ones are added.
+    patterns: HashMap<String, Arc<matchers::Pattern>>,
 }
 
 impl Collector {
-    /// Compile every file of `files` (paths relative to the specs root).
-    pub(crate) fn build(docs: &BTreeMap<String, Arc<Value>>, files: &[String]) -> Self {
+    /// Compile every file of `files` (paths relative to the specs root), reusing the
+    /// `patterns` compiled already.
+    pub(crate) fn build(
+        docs: &BTreeMap<String, Arc<Value>>,
+        files: &[String],
+        patterns: &HashMap<String, Arc<matchers::Pattern>>,
+    ) -> Self {
         let mut b = Build {
             docs,
             schemas: Vec::new(),
             seen: HashMap::new(),
             formats: HashMap::new(),
+            patterns: patterns.clone(),
         };
         let mut roots = HashMap::new();
         let mut fallbacks = Vec::new();
         for file in files {
-            let mark = (b.schemas.len(), b.seen.clone());
+            let mark = b.schemas.len();
             match b.file_root(file) {
                 Ok(id) => {
                     roots.insert(file.clone(), id);
                 }
                 Err(why) => {
-                    b.schemas.truncate(mark.0);
-                    b.seen = mark.1;
+                    // Forget what this file compiled: ids from `mark` on are dropped.
+                    b.schemas.truncate(mark);
+                    b.seen.retain(|_, id| (*id as usize) < mark);
                     fallbacks.push((file.clone(), why));
                 }
             }
@@ -891,7 +898,7 @@ impl<'d> Build<'d> {
                     (
                         "pattern",
                         format!(r#"value does not match "{p}""#),
-                        Rule::Pattern(matcher(p)?),
+                        Rule::Pattern(matcher(p, &mut self.patterns)?),
                     )
                 }
                 "format" => {
@@ -1205,7 +1212,10 @@ fn one_of(options: &[Value]) -> Rule {
     }
 }
 
-fn matcher(pattern: &str) -> Result<Matcher, String> {
+fn matcher(
+    pattern: &str,
+    compiled: &mut HashMap<String, Arc<matchers::Pattern>>,
+) -> Result<Matcher, String> {
     use crate::fast::matchers::{TIMESTAMP, UUID, VERSION, pinned_major};
     Ok(match pattern {
         UUID => Matcher::Uuid,
@@ -1215,12 +1225,15 @@ fn matcher(pattern: &str) -> Result<Matcher, String> {
         p => match pinned_major(p) {
             Some(major) => Matcher::Version(Some(major)),
             None => {
-                let translated = jsonschema_regex::to_rust_regex(p)
-                    .map_err(|()| format!("pattern {p} does not translate"))?;
-                Matcher::Regex(
-                    jsonschema_regex::Sequence::compile(&translated),
-                    regex::Regex::new(&translated).map_err(|e| e.to_string())?,
-                )
+                let shared = match compiled.get(p) {
+                    Some(shared) => Arc::clone(shared),
+                    None => {
+                        let new = Arc::new(matchers::Pattern::new(p)?);
+                        compiled.insert(p.to_owned(), Arc::clone(&new));
+                        new
+                    }
+                };
+                Matcher::Regex(shared)
             }
         },
     })
@@ -1263,7 +1276,7 @@ mod tests {
     fn both(schema: &Value, instance: &str) -> (Vec<Violation>, Vec<Violation>) {
         let file = "events/t.schema.json".to_owned();
         let docs: BTreeMap<String, Arc<Value>> = [(file.clone(), Arc::new(schema.clone()))].into();
-        let collector = Collector::build(&docs, std::slice::from_ref(&file));
+        let collector = Collector::build(&docs, std::slice::from_ref(&file), &HashMap::new());
         assert!(
             collector.fallbacks().is_empty(),
             "{:?}",
@@ -1358,7 +1371,12 @@ mod tests {
             // A name that needs escaping in a location is left to the crate, not guessed.
             let file = "events/t.schema.json".to_owned();
             let docs: BTreeMap<String, Arc<Value>> = [(file.clone(), Arc::new(schema))].into();
-            assert_eq!(Collector::build(&docs, &[file]).fallbacks().len(), 1);
+            assert_eq!(
+                Collector::build(&docs, &[file], &HashMap::new())
+                    .fallbacks()
+                    .len(),
+                1
+            );
             return;
         }
         let (ours, theirs) = both(&schema, instance);
@@ -1373,7 +1391,7 @@ mod tests {
             for pattern in [crate::validate::EVENT_TYPE_PATTERN, UUID, VERSION, "^1\\.(0|[1-9][0-9]*)$"] {
                 let translated = jsonschema_regex::to_rust_regex(pattern).expect("translates");
                 let regex = regex::Regex::new(&translated).expect("compiles");
-                let hand = matcher(pattern).expect("compiles");
+                let hand = matcher(pattern, &mut HashMap::new()).expect("compiles");
                 proptest::prop_assert!(!matches!(hand, Matcher::Regex(..)), "{pattern}: hand matcher");
                 proptest::prop_assert_eq!(hand.is_match(&s), regex.is_match(&s), "{} on {:?}", pattern, s);
             }

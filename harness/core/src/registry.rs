@@ -207,10 +207,9 @@ impl Registry {
             contracts.sort();
             let mut collected: Vec<String> = contracts.iter().map(|c| c.2.clone()).collect();
             collected.push(ENVELOPE_FILE.to_owned());
-            (
-                crate::fast::FastPath::build(&files, &contracts),
-                crate::collect::Collector::build(&files, &collected),
-            )
+            let fast = crate::fast::FastPath::build(&files, &contracts);
+            let collector = crate::collect::Collector::build(&files, &collected, fast.patterns());
+            (fast, collector)
         };
         for contract in by_type.values_mut().flat_map(BTreeMap::values_mut) {
             contract.collect_root = collector.root(&contract.rel_path);

@@ -72,6 +72,20 @@ pub(crate) struct Pattern {
 }
 
 impl Pattern {
+    /// `pattern` as `jsonschema` translates it, with the `jsonschema-regex` crate's sequence
+    /// matcher when it is one.
+    pub(crate) fn new(pattern: &str) -> Result<Pattern, String> {
+        let translated = jsonschema_regex::to_rust_regex(pattern)
+            .map_err(|()| format!("pattern {pattern} does not translate"))?;
+        let regex = Regex::new(&translated).map_err(|e| e.to_string())?;
+        Ok(Pattern {
+            source: pattern.to_owned(),
+            sequence: jsonschema_regex::Sequence::compile(&translated),
+            translated: translated.into_owned(),
+            regex,
+        })
+    }
+
     /// Whether `s` (valid UTF-8) has a match, as `regex::Regex::is_match` says.
     #[inline]
     pub(crate) fn is_match(&self, s: &[u8]) -> bool {
@@ -389,17 +403,14 @@ impl<'d> Compiler<'d> {
         if let Some(r) = self.regexes.get(pattern) {
             return Ok(Arc::clone(r));
         }
-        let translated = jsonschema_regex::to_rust_regex(pattern)
-            .map_err(|()| format!("pattern {pattern} does not translate"))?;
-        let regex = Regex::new(&translated).map_err(|e| e.to_string())?;
-        let r = Arc::new(Pattern {
-            source: pattern.to_owned(),
-            sequence: jsonschema_regex::Sequence::compile(&translated),
-            translated: translated.into_owned(),
-            regex,
-        });
+        let r = Arc::new(Pattern::new(pattern)?);
         self.regexes.insert(pattern.to_owned(), Arc::clone(&r));
         Ok(r)
+    }
+
+    /// Every pattern compiled, by its source (the error collector reuses them).
+    pub(crate) fn into_patterns(self) -> HashMap<String, Arc<Pattern>> {
+        self.regexes
     }
 
     fn format(&mut self, name: &str) -> Result<Format, String> {

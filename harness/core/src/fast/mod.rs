@@ -21,7 +21,7 @@ pub(crate) use tree::{Borrowed, Tree};
 /// The hand matchers of the catalogue's UUID, timestamp and version patterns, shared with the
 /// error collector ([`crate::collect`]).
 pub(crate) mod matchers {
-    pub(crate) use super::compile::{TIMESTAMP, UUID, VERSION, pinned_major};
+    pub(crate) use super::compile::{Pattern, TIMESTAMP, UUID, VERSION, pinned_major};
     pub(crate) use super::scan::{is_timestamp, is_uuid, is_version};
 }
 
@@ -66,6 +66,7 @@ pub struct FastPath {
     nodes: Vec<Node>,
     roots: HashMap<String, Vec<(u64, NodeId)>>,
     fallbacks: Vec<Fallback>,
+    patterns: HashMap<String, Arc<compile::Pattern>>,
 }
 
 impl std::fmt::Debug for FastPath {
@@ -99,11 +100,18 @@ impl FastPath {
                 }),
             }
         }
+        let nodes = std::mem::take(&mut compiler.nodes);
         FastPath {
-            nodes: compiler.nodes,
+            nodes,
             roots,
             fallbacks,
+            patterns: compiler.into_patterns(),
         }
+    }
+
+    /// Every `pattern` the compiler compiled, by source.
+    pub(crate) fn patterns(&self) -> &HashMap<String, Arc<matchers::Pattern>> {
+        &self.patterns
     }
 
     /// Event types on the reference path, with the reason.
