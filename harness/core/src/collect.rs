@@ -679,25 +679,10 @@ fn within(n: &serde_json::Number, bound: Bound, limit: Limit) -> bool {
     }
 }
 
-/// Keywords that only annotate (the fast path's list: `$id` and anchors are not among them, as
-/// they change how `$ref`s resolve).
+/// Keywords that only annotate, as the fast path counts them (`$id` and anchors are not among
+/// them: they change how `$ref`s resolve), and `then`/`else`, which `if` compiles.
 fn is_annotation(k: &str) -> bool {
-    k.starts_with("x-")
-        || matches!(
-            k,
-            "description"
-                | "title"
-                | "$comment"
-                | "examples"
-                | "default"
-                | "deprecated"
-                | "readOnly"
-                | "writeOnly"
-                | "$schema"
-                | "$defs"
-                | "then"
-                | "else"
-        )
+    matchers::is_annotation(k) || matches!(k, "then" | "else")
 }
 
 /// A JSON pointer token that needs no escaping in a pointer or a URI fragment.

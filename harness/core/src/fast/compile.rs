@@ -275,7 +275,7 @@ impl Node {
 /// Keywords that only annotate. Narrower than compat's `rules::is_annotation` on purpose: `$id`
 /// and the anchors change how `$ref`s resolve, which this compiler does not model, so they must
 /// reach "keyword not compiled" and send the type to the reference path.
-fn is_annotation(k: &str) -> bool {
+pub(crate) fn is_annotation(k: &str) -> bool {
     k.starts_with("x-")
         || matches!(
             k,

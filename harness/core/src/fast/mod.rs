@@ -18,10 +18,13 @@ mod tree;
 
 pub(crate) use tree::{Borrowed, Tree};
 
-/// The hand matchers of the catalogue's UUID, timestamp and version patterns, shared with the
-/// error collector ([`crate::collect`]).
+/// What the error collector ([`crate::collect`]) shares with the fast path's compiler: the hand
+/// matchers of the catalogue's UUID, timestamp and version patterns, compiled patterns, and the
+/// list of keywords that only annotate.
 pub(crate) mod matchers {
-    pub(crate) use super::compile::{Pattern, TIMESTAMP, UUID, VERSION, pinned_major};
+    pub(crate) use super::compile::{
+        Pattern, TIMESTAMP, UUID, VERSION, is_annotation, pinned_major,
+    };
     pub(crate) use super::scan::{is_timestamp, is_uuid, is_version};
 }
 
