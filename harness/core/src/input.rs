@@ -270,7 +270,7 @@ fn read_bounded_line<R: BufRead>(
             return Ok((any.then_some(out), over));
         }
         any = true;
-        let (chunk, found) = match buf.iter().position(|b| *b == b'\n') {
+        let (chunk, found) = match memchr::memchr(b'\n', buf) {
             Some(i) => (&buf[..i], Some(i + 1)),
             None => (buf, None),
         };
