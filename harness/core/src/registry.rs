@@ -500,6 +500,40 @@ fn split_scheme(s: &str) -> Option<(&str, &str)> {
     ok.then_some((scheme, rest))
 }
 
+/// Where a relative `$ref` met in the schema file `base` points: the target schema, its file
+/// and its JSON pointer, for the compilers that read the schemas themselves (the fast path's and
+/// the error collector's). `Err` for a reference with a scheme, one that leaves the tree, a
+/// pointer with escapes (`~`, `%`: neither compiler models them), a missing file or target.
+pub(crate) fn resolve_ref<'d, 'r>(
+    docs: &'d BTreeMap<String, Arc<Value>>,
+    reference: &'r str,
+    base: &str,
+) -> Result<(&'d Value, String, &'r str), String> {
+    let (file, pointer) = reference.split_once('#').unwrap_or((reference, ""));
+    let file = if file.is_empty() {
+        base.to_owned()
+    } else {
+        if file.contains(':') {
+            return Err(format!(
+                "$ref {reference}: only relative references compile"
+            ));
+        }
+        let dir = base.rsplit_once('/').map_or("", |(d, _)| d);
+        normalize(&format!("{dir}/{file}"))
+            .ok_or_else(|| format!("$ref {reference} leaves the tree"))?
+    };
+    let doc = docs
+        .get(&file)
+        .ok_or_else(|| format!("$ref {reference}: no file {file}"))?;
+    if pointer.contains('%') || pointer.contains('~') {
+        return Err(format!("$ref {reference}: escaped pointer"));
+    }
+    let target = doc
+        .pointer(pointer)
+        .ok_or_else(|| format!("$ref {reference}: no target"))?;
+    Ok((target, file, pointer))
+}
+
 /// Resolve `.` and `..` in a `/`-separated relative path; `None` when it climbs above the root.
 pub(crate) fn normalize(path: &str) -> Option<String> {
     let mut parts: Vec<&str> = Vec::new();

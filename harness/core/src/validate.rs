@@ -509,20 +509,8 @@ impl Trail<'_> {
     }
 
     pub(crate) fn pointer(&self) -> String {
-        let mut steps = Vec::new();
-        let mut at = Some(self);
-        while let Some(t) = at {
-            steps.push(&t.step);
-            at = t.parent;
-        }
         let mut out = String::new();
-        for step in steps.into_iter().rev() {
-            out.push('/');
-            match step {
-                Step::Key(k) => out.push_str(&crate::registry::escape_pointer(k)),
-                Step::Index(i) => out.push_str(&i.to_string()),
-            }
-        }
+        self.write_pointer(&mut out);
         out
     }
 }

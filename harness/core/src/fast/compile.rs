@@ -86,6 +86,26 @@ impl Pattern {
         })
     }
 
+    /// The alternation `(?:P1)|(?:P2)|…` of `parts`: a string matches it exactly when it matches
+    /// one of them, in one scan of the text instead of one per pattern.
+    pub(crate) fn any(parts: &[Arc<Pattern>]) -> Result<Pattern, String> {
+        let join = |part: fn(&Pattern) -> &str| {
+            parts
+                .iter()
+                .map(|p| format!("(?:{})", part(p)))
+                .collect::<Vec<_>>()
+                .join("|")
+        };
+        let translated = join(|p| &p.translated);
+        let regex = Regex::new(&translated).map_err(|e| e.to_string())?;
+        Ok(Pattern {
+            source: join(|p| &p.source),
+            translated,
+            sequence: None,
+            regex,
+        })
+    }
+
     /// Whether `s` (valid UTF-8) has a match, as `regex::Regex::is_match` says.
     #[inline]
     pub(crate) fn is_match(&self, s: &[u8]) -> bool {
@@ -331,33 +351,6 @@ impl<'d> Compiler<'d> {
         r
     }
 
-    fn resolve(&self, reference: &str, base: &str) -> Result<(&'d Value, String), String> {
-        let (file, pointer) = reference.split_once('#').unwrap_or((reference, ""));
-        let file = if file.is_empty() {
-            base.to_owned()
-        } else {
-            if file.contains(':') {
-                return Err(format!(
-                    "$ref {reference}: only relative references compile"
-                ));
-            }
-            let dir = base.rsplit_once('/').map_or("", |(d, _)| d);
-            crate::registry::normalize(&format!("{dir}/{file}"))
-                .ok_or_else(|| format!("$ref {reference} leaves the tree"))?
-        };
-        let doc = self
-            .docs
-            .get(&file)
-            .ok_or_else(|| format!("$ref {reference}: no file {file}"))?;
-        if pointer.contains('%') || pointer.contains('~') {
-            return Err(format!("$ref {reference}: escaped pointer"));
-        }
-        let target = doc
-            .pointer(pointer)
-            .ok_or_else(|| format!("$ref {reference}: no target"))?;
-        Ok((target, file))
-    }
-
     /// Flatten `allOf` and `$ref` into a list of schema objects that all apply here.
     fn collect(
         &self,
@@ -379,7 +372,7 @@ impl<'d> Compiler<'d> {
                 out.push((schema, base.to_owned()));
                 if let Some(r) = map.get("$ref") {
                     let r = r.as_str().ok_or("$ref not a string")?;
-                    let (target, file) = self.resolve(r, base)?;
+                    let (target, file, _) = crate::registry::resolve_ref(self.docs, r, base)?;
                     self.collect(target, &file, out, depth + 1)?;
                 }
                 if let Some(all) = map.get("allOf") {
@@ -780,21 +773,7 @@ impl Compiler<'_> {
                 kept.push(branches);
                 continue;
             }
-            let join = |part: fn(&Pattern) -> &str| {
-                patterns
-                    .iter()
-                    .map(|p| format!("(?:{})", part(p)))
-                    .collect::<Vec<_>>()
-                    .join("|")
-            };
-            let translated = join(|p| &p.translated);
-            let regex = Regex::new(&translated).map_err(|e| e.to_string())?;
-            n.patterns.push(Arc::new(Pattern {
-                source: join(|p| &p.source),
-                translated,
-                sequence: None,
-                regex,
-            }));
+            n.patterns.push(Arc::new(Pattern::any(&patterns)?));
         }
         n.any_of = kept;
         Ok(())

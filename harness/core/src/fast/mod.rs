@@ -19,11 +19,11 @@ mod tree;
 pub(crate) use tree::{Borrowed, Tree};
 
 /// What the error collector ([`crate::collect`]) shares with the fast path's compiler: the hand
-/// matchers of the catalogue's UUID, timestamp and version patterns, compiled patterns, and the
-/// list of keywords that only annotate.
+/// matchers of the catalogue's UUID, timestamp and version patterns, compiled patterns, the
+/// list of keywords that only annotate, and the member-name tag.
 pub(crate) mod matchers {
     pub(crate) use super::compile::{
-        Pattern, TIMESTAMP, UUID, VERSION, is_annotation, pinned_major,
+        Pattern, TIMESTAMP, UUID, VERSION, is_annotation, key_tag, pinned_major,
     };
     pub(crate) use super::scan::{is_timestamp, is_uuid, is_version};
 }
