@@ -29,6 +29,12 @@ impl CliError {
         }
     }
 
+    /// True when stdout's reader went away (`contracts validate big.jsonl | head`): the reader
+    /// asked for no more, so the command stops quietly with exit 0 (ripgrep does the same).
+    pub(crate) fn is_broken_pipe(&self) -> bool {
+        matches!(self, CliError::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+
     pub(crate) fn code(&self) -> ExitCode {
         ExitCode::from(exit::USAGE_OR_IO)
     }

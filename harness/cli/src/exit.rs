@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-/// Everything checked and all good.
+/// Everything checked and all good; also a stdout whose reader closed the pipe early.
 pub(crate) const OK: u8 = 0;
 /// At least one contract was violated (an invalid event, a failed check, a found counterexample).
 pub(crate) const VIOLATED: u8 = 1;

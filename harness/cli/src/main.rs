@@ -66,6 +66,7 @@ fn main() -> ExitCode {
             }
             outcome.code()
         }
+        Err(e) if e.is_broken_pipe() => ExitCode::from(exit::OK),
         Err(e) => report(&e),
     }
 }

@@ -4,5 +4,6 @@ mod check;
 mod compat;
 mod fuzz;
 mod gen_;
+mod output;
 mod util;
 mod validate;
