@@ -3,6 +3,7 @@
 mod cmd;
 mod error;
 mod exit;
+mod report;
 
 use clap::{Parser, Subcommand};
 use std::io::Write;

@@ -18,6 +18,8 @@ pub(crate) enum CheckFormat {
     Json,
     /// JUnit XML: one test suite per check, one test case per event type or file.
     Junit,
+    /// SARIF 2.1.0: one result per failure, at the file and line it is about.
+    Sarif,
 }
 
 /// Check that schemas, AsyncAPI, fixtures and docs agree (the conformance gate).
@@ -57,6 +59,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
             )?;
         }
         CheckFormat::Junit => junit(&report, out)?,
+        CheckFormat::Sarif => crate::report::run::check(&args.root, &report, out)?,
     }
     Ok(Outcome::violated_if(failed > 0))
 }

@@ -46,7 +46,14 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
         stop: stop_flag(),
     };
     let mut report = ProducerReport::default();
-    let mut sink = |e: &producer::ProducerEvent| report.apply(e);
+    let mut sarif = (args.format == ReportFormat::Sarif)
+        .then(|| crate::report::run::ProducerFindings::new(&registry, &args.specs.specs));
+    let mut sink = |e: &producer::ProducerEvent| {
+        report.apply(e);
+        if let Some(s) = sarif.as_mut() {
+            s.apply(e);
+        }
+    };
     let source;
     let result = if let Some(cmd) = &args.cmd {
         source = format!("--cmd {cmd}");
@@ -103,6 +110,10 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
         other => CliError::Input(chain(&other)),
     })?;
     let never = report.never_emitted(&registry);
+    if let Some(s) = &sarif {
+        s.write(out)?;
+        return Ok(Outcome::violated_if(report.failed()));
+    }
     render(&source, &report, &never, args.format, out)?;
     Ok(Outcome::violated_if(report.failed()))
 }
@@ -213,5 +224,7 @@ fn render(
             }
             write_junit("contracts", [suite], out)
         }
+        // Written by `run` from every event it saw, not from this summary.
+        ReportFormat::Sarif => Ok(()),
     }
 }

@@ -28,6 +28,28 @@ pub(crate) enum Format {
     Json,
 }
 
+/// `--format` of the commands that also speak SARIF: the shared two plus SARIF 2.1.0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum OutputFormat {
+    /// For people: problems first, then a summary line.
+    Human,
+    /// JSON Lines, one `{"type": ..., "data": ...}` record per result, then a summary record.
+    Json,
+    /// One SARIF 2.1.0 log (for code-scanning uploads), every result at its file and line.
+    Sarif,
+}
+
+impl OutputFormat {
+    /// The plain format, or `None` for SARIF (which the report module renders).
+    pub(crate) fn plain(self) -> Option<Format> {
+        match self {
+            OutputFormat::Human => Some(Format::Human),
+            OutputFormat::Json => Some(Format::Json),
+            OutputFormat::Sarif => None,
+        }
+    }
+}
+
 /// Version of the JSON output records; bumped on any incompatible change.
 pub(crate) const JSON_FORMAT_VERSION: u32 = 1;
 

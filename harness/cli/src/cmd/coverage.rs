@@ -1,6 +1,6 @@
 //! `contracts coverage`: which schema locations the valid fixtures (and generated events) exercise.
 
-use crate::cmd::common::{Format, SpecsArgs, emit, record};
+use crate::cmd::common::{Format, OutputFormat, SpecsArgs, emit, record};
 use crate::error::CliError;
 use crate::exit::Outcome;
 use contracts_core::fixtures;
@@ -14,8 +14,8 @@ pub(crate) struct Args {
     #[command(flatten)]
     specs: SpecsArgs,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    format: Format,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    format: OutputFormat,
     /// Fixture directory whose valid events are measured.
     #[arg(long, value_name = "DIR", default_value = "fixtures/events")]
     fixtures: PathBuf,
@@ -86,6 +86,15 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
         .collect();
     let cov = Coverage::new(&registry).map_err(CliError::Input)?;
     let report = coverage::by_type(&cov, &registry, &events);
+    let Some(format) = args.format.plain() else {
+        return crate::report::run::coverage(
+            &registry,
+            &args.specs.specs,
+            &report,
+            args.require,
+            out,
+        );
+    };
     let gaps: usize = report
         .iter()
         .map(|t| t.missing_of(&REQUIRED_KINDS).len())
@@ -104,7 +113,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
             .and_then(|g| g.classes.get(&t.event_type))
             .map(|s| s.iter().copied().collect())
             .unwrap_or_default();
-        match args.format {
+        match format {
             Format::Human => {
                 human(t, out)?;
                 if let Some(g) = by_gen {
@@ -148,7 +157,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
     }
     let items: usize = report.iter().map(|t| t.items.len()).sum();
     let covered: usize = report.iter().map(|t| t.covered.len()).sum();
-    match args.format {
+    match format {
         Format::Human => emit(
             out,
             &format!(

@@ -25,6 +25,8 @@ pub(crate) enum ReportFormat {
     Json,
     /// JUnit XML: one test case per event type.
     Junit,
+    /// SARIF 2.1.0: one result per distinct failure, at its kept file, with its replay command.
+    Sarif,
 }
 
 /// `--mode`.
@@ -489,6 +491,14 @@ fn render(
                 suite.add_test_case(junit_skipped(t, command, why));
             }
             write_junit("contracts", [suite], out)
+        }
+        ReportFormat::Sarif => {
+            let lines: Vec<_> = r
+                .failures
+                .iter()
+                .map(|f| reproduce(command, r, args, f))
+                .collect();
+            crate::report::run::fuzz(command, r, &lines, out)
         }
     }
 }

@@ -10,7 +10,7 @@
 //! written, so at most [`window`] batches exist at any time, however slow stdout or one batch is.
 //! Invariants: every line gets exactly one verdict, and the summary's counts add up to the lines.
 
-use crate::cmd::common::{Format, SpecsArgs, emit};
+use crate::cmd::common::{Format, OutputFormat, SpecsArgs, emit};
 use crate::error::CliError;
 use crate::exit::Outcome;
 use contracts_core::input::{Events, InputError, Item};
@@ -42,8 +42,8 @@ pub(crate) struct Args {
     #[command(flatten)]
     specs: SpecsArgs,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    format: Format,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    format: OutputFormat,
     /// Threads judging events (default: every core). Output order is input order whatever this is.
     #[arg(long, value_name = "N")]
     jobs: Option<usize>,
@@ -82,6 +82,9 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
     if args.reference {
         registry.set_fast_path(false);
     }
+    let Some(format) = args.format.plain() else {
+        return crate::report::run::validate(&registry, &args.specs.specs, &args.files, out);
+    };
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
@@ -97,14 +100,14 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
             Box::new(std::io::BufReader::with_capacity(1 << 16, f))
         };
         let file_counts = if jobs == 1 {
-            judge_serial(&registry, reader, &name, args.format, out)?
+            judge_serial(&registry, reader, &name, format, out)?
         } else {
-            judge_parallel(&registry, reader, &name, jobs, args.format, out)?
+            judge_parallel(&registry, reader, &name, jobs, format, out)?
         };
         counts.add(file_counts);
     }
     let total = counts.total();
-    match args.format {
+    match format {
         Format::Human => emit(
             out,
             &format!(

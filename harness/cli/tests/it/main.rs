@@ -5,5 +5,6 @@ mod compat;
 mod fuzz;
 mod gen_;
 mod output;
+mod sarif;
 mod util;
 mod validate;
