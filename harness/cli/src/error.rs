@@ -4,13 +4,13 @@ use crate::exit;
 use std::process::ExitCode;
 
 /// Why a command could not decide anything. Always exit code 2.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub(crate) enum CliError {
     /// The arguments do not make sense together.
     #[error("usage: {0}")]
     Usage(String),
-    /// A file or stream could not be read or written.
-    #[error("{path}: {source}")]
+    /// A file or stream could not be read or written (the cause says how).
+    #[error("cannot read or write {path}")]
     Io {
         path: String,
         #[source]
@@ -19,6 +19,10 @@ pub(crate) enum CliError {
     /// An input that names its own position (file, line, JSON path) in the message.
     #[error("{0}")]
     Input(String),
+    /// An input file with a defect at a known place: rendered with a snippet of the file.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    File(Box<crate::diag::FileDiagnostic>),
 }
 
 impl CliError {

@@ -1,6 +1,7 @@
 //! `contracts`: the OneProtect contract harness command line.
 
 mod cmd;
+mod diag;
 mod error;
 mod exit;
 mod report;
@@ -72,13 +73,11 @@ fn main() -> ExitCode {
     }
 }
 
+/// Print `e` once, with its snippet, help and cause chain (each cause once), and give its exit code.
 #[allow(clippy::print_stderr)] // the one place that prints errors
 fn report(e: &error::CliError) -> ExitCode {
-    eprintln!("error: {e}");
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        eprintln!("  caused by: {s}");
-        src = s.source();
-    }
+    use std::io::IsTerminal;
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    eprint!("{}", diag::render(e, color));
     e.code()
 }

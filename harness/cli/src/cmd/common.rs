@@ -14,8 +14,7 @@ pub(crate) struct SpecsArgs {
 
 impl SpecsArgs {
     pub(crate) fn load(&self) -> Result<Registry, CliError> {
-        Registry::load(&self.specs)
-            .map_err(|e| CliError::Input(format!("cannot load contracts: {e}")))
+        Registry::load(&self.specs).map_err(|e| crate::diag::registry(&self.specs, e))
     }
 }
 

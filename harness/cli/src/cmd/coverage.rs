@@ -78,7 +78,7 @@ fn generated(
 
 pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError> {
     let registry = args.specs.load()?;
-    let files = fixtures::load_dir(&args.fixtures).map_err(|e| CliError::Input(e.to_string()))?;
+    let files = fixtures::load_dir(&args.fixtures).map_err(crate::diag::fixture)?;
     let events: Vec<serde_json::Value> = files
         .into_iter()
         .filter(|f| f.fixture.valid)

@@ -33,14 +33,14 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
     let mut files: Vec<FixtureFile> = Vec::new();
     for p in &paths {
         if p.is_file() {
-            let fixture = fixtures::load_file(p).map_err(|e| CliError::Input(e.to_string()))?;
+            let fixture = fixtures::load_file(p).map_err(crate::diag::fixture)?;
             files.push(FixtureFile {
                 path: p.clone(),
                 group: None,
                 fixture,
             });
         } else if p.is_dir() {
-            files.extend(fixtures::load_dir(p).map_err(|e| CliError::Input(e.to_string()))?);
+            files.extend(fixtures::load_dir(p).map_err(crate::diag::fixture)?);
         } else if !args.paths.is_empty() {
             return Err(CliError::Input(format!(
                 "{}: no such file or directory",

@@ -409,9 +409,15 @@ mod tests {
         let log = serde_json::to_value(report.to_sarif()).expect("serialises");
         let r = &log["runs"][0]["results"][0];
         assert_eq!(r["ruleId"], "compat/removed_property");
-        assert_eq!(r["locations"][0]["physicalLocation"]["region"]["startLine"], 4);
+        assert_eq!(
+            r["locations"][0]["physicalLocation"]["region"]["startLine"],
+            4
+        );
         let old = &r["relatedLocations"][0];
-        assert_eq!(old["physicalLocation"]["artifactLocation"]["uri"], "old/a.json");
+        assert_eq!(
+            old["physicalLocation"]["artifactLocation"]["uri"],
+            "old/a.json"
+        );
         assert_eq!(old["physicalLocation"]["region"]["startLine"], 7);
         assert_eq!(old["message"]["text"], "the old side of the change");
     }

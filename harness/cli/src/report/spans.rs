@@ -105,6 +105,23 @@ pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
+/// Byte offset of 1-based `line` and `column` (in characters) in `text`, when it lies inside.
+pub(crate) fn offset_of(text: &str, line: usize, column: usize) -> Option<usize> {
+    let start = if line <= 1 {
+        0
+    } else {
+        text.match_indices('\n').nth(line - 2)?.0 + 1
+    };
+    let rest = text.get(start..)?;
+    let in_line = rest.split('\n').next().unwrap_or("");
+    let c = column.saturating_sub(1);
+    match in_line.char_indices().nth(c) {
+        Some((i, _)) => Some(start + i),
+        // One past the end of the line: serde_json reports EOF errors there.
+        None => Some(start + in_line.len().min(rest.len())),
+    }
+}
+
 /// 1-based line and column where `pointer`'s label starts, when `pointer` names something.
 pub(crate) fn pointer_line(text: &str, pointer: &str) -> Option<(usize, usize)> {
     find(text, pointer).map(|s| line_col(text, s.label().start))
@@ -231,6 +248,23 @@ mod tests {
         #[case] expected: Option<(usize, usize)>,
     ) {
         assert_eq!(pointer_line(DOC, pointer), expected, "pointer {pointer:?}");
+    }
+
+    #[rstest]
+    #[case(1, 1, Some(0))]
+    #[case(2, 3, Some(4))]
+    // past the end of a line: its end
+    #[case(2, 99, Some(14))]
+    #[case(99, 1, None)]
+    fn line_and_column_map_back_to_offsets(
+        #[case] line: usize,
+        #[case] column: usize,
+        #[case] want: Option<usize>,
+    ) {
+        assert_eq!(offset_of(DOC, line, column), want);
+        if let Some(o) = want.filter(|_| column < 50) {
+            assert_eq!(line_col(DOC, o), (line, column));
+        }
     }
 
     #[test]

@@ -55,3 +55,79 @@ fn broken_pipe_mid_stream_exits_0_quietly() {
         );
     }
 }
+
+/// A schema with a meta-schema violation: the diagnostic names the file at the planted line and
+/// column (found here by a text search), shows that line with the member underlined, gives a
+/// help line and a stable code, and says each thing once.
+#[test]
+fn schema_error_points_at_its_line_with_a_snippet_and_help() {
+    let dir = crate::util::scratch_copy();
+    let rel = "specs/events/types/alert.created.v1.schema.json";
+    let path = dir.path().join(rel);
+    let text = std::fs::read_to_string(&path).expect("schema");
+    let planted = text.replacen("\"type\": \"string\"", "\"type\": \"strnig\"", 1);
+    std::fs::write(&path, &planted).expect("write");
+    let (line, line_text) = planted
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains("strnig"))
+        .expect("planted line");
+    let column = line_text.find("\"type\"").expect("member") + 1;
+
+    let o = crate::util::contracts_in(dir.path(), &["validate", "-"], Some(b"{}\n"));
+    let err = crate::util::stderr(&o);
+    assert_eq!(crate::util::code(&o), 2, "{err}");
+    assert!(
+        err.contains(&format!("[{rel}:{}:{column}]", line + 1)),
+        "file:line:column header: {err}"
+    );
+    assert!(
+        err.contains(line_text.trim()),
+        "the offending line is quoted: {err}"
+    );
+    let underline = err
+        .lines()
+        .find(|l| l.contains("───┬──") || l.contains("──┬"))
+        .unwrap_or_else(|| panic!("an underline: {err}"));
+    assert!(underline.contains('·'), "{underline}");
+    assert!(err.contains("help:"), "{err}");
+    assert!(err.contains("contracts::registry::meta_schema"), "{err}");
+    assert_eq!(
+        err.matches("not valid under any of the schemas").count(),
+        1,
+        "{err}"
+    );
+}
+
+/// An unreadable input names the file once and its cause once (no "caused by" repeating the
+/// message).
+#[test]
+fn io_error_prints_each_cause_once() {
+    let o = crate::util::contracts(&["validate", "no/such/file.jsonl"]);
+    let err = crate::util::stderr(&o);
+    assert_eq!(crate::util::code(&o), 2, "{err}");
+    assert_eq!(err.matches("no/such/file.jsonl").count(), 1, "{err}");
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+}
+
+/// A fixture that is not JSON: the diagnostic points at the fixture file and the line of the
+/// defect.
+#[test]
+fn fixture_error_points_at_the_fixture_line() {
+    let dir = crate::util::scratch_copy();
+    let rel = "fixtures/events/alert.created/broken.json";
+    std::fs::write(
+        dir.path().join(rel),
+        "{\n  \"valid\": true,\n  \"event\": nope\n}\n",
+    )
+    .expect("write");
+    let o = crate::util::contracts_in(dir.path(), &["replay", rel], None);
+    let err = crate::util::stderr(&o);
+    assert_eq!(crate::util::code(&o), 2, "{err}");
+    assert!(
+        err.contains(&format!("[{rel}:3:")),
+        "line 3 of the fixture: {err}"
+    );
+    assert!(err.contains("\"event\": nope"), "{err}");
+    assert!(err.contains("contracts::fixture::parse"), "{err}");
+}
