@@ -40,6 +40,8 @@ enum Command {
     FuzzProcessor(cmd::fuzz_processor::Args),
     /// Validate what a producer emits.
     CheckProducer(cmd::check_producer::Args),
+    /// Run the gate and write one self-contained HTML report (verdict, failures, coverage, history).
+    Report(cmd::report::Args),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
         Command::FuzzConsumer(args) => cmd::fuzz_consumer::run(args, &mut out),
         Command::FuzzProcessor(args) => cmd::fuzz_processor::run(args, &mut out),
         Command::CheckProducer(args) => cmd::check_producer::run(args, &mut out),
+        Command::Report(args) => cmd::report::run(args, &mut out),
     };
     let flushed = out.flush();
     match result {

@@ -31,6 +31,9 @@ pub(crate) struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
     format: CheckFormat,
+    /// Also write an HTML report (DIR/index.html) of this run; see `contracts report`.
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
 }
 
 pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError> {
@@ -60,6 +63,15 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
         }
         CheckFormat::Junit => junit(&report, out)?,
         CheckFormat::Sarif => crate::report::run::check(&args.root, &report, out)?,
+    }
+    if let Some(dir) = &args.report {
+        crate::report::page::write(
+            &args.root,
+            &report,
+            &crate::report::page::Inputs::default(),
+            dir,
+        )
+        .map_err(CliError::Input)?;
     }
     Ok(Outcome::violated_if(failed > 0))
 }

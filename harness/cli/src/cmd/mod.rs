@@ -10,4 +10,5 @@ pub(crate) mod fuzz_consumer;
 pub(crate) mod fuzz_processor;
 pub(crate) mod gen_;
 pub(crate) mod replay;
+pub(crate) mod report;
 pub(crate) mod validate;

@@ -2,6 +2,8 @@
 //! and the JSON-pointer-to-line mapping both use to point into files.
 
 pub(crate) mod findings;
+pub(crate) mod html;
+pub(crate) mod page;
 pub(crate) mod run;
 pub(crate) mod sarif;
 pub(crate) mod spans;

@@ -5,6 +5,7 @@ mod compat;
 mod fuzz;
 mod gen_;
 mod output;
+mod report;
 mod sarif;
 mod util;
 mod validate;
