@@ -4,6 +4,7 @@ mod cmd;
 mod diag;
 mod error;
 mod exit;
+mod progress;
 mod report;
 
 use clap::{Parser, Subcommand};
@@ -14,6 +15,9 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 #[command(name = "contracts", version, about)]
 struct Cli {
+    /// Draw no progress bars (they are drawn only on a terminal, and never under CI=true).
+    #[arg(long, short, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     cmd: Command,
 }
@@ -46,6 +50,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    progress::set_quiet(cli.quiet);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let result = match &cli.cmd {

@@ -48,8 +48,12 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
     let mut report = ProducerReport::default();
     let mut sarif = (args.format == ReportFormat::Sarif)
         .then(|| crate::report::run::ProducerFindings::new(&registry, &args.specs.specs));
+    let progress = crate::progress::Progress::spinner("check-producer", "events");
     let mut sink = |e: &producer::ProducerEvent| {
         report.apply(e);
+        if matches!(e, producer::ProducerEvent::Seen { .. }) {
+            progress.inc(1);
+        }
         if let Some(s) = sarif.as_mut() {
             s.apply(e);
         }
@@ -109,6 +113,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
         ProducerError::Io { .. } => CliError::Input(chain(&e)),
         other => CliError::Input(chain(&other)),
     })?;
+    drop(progress);
     let never = report.never_emitted(&registry);
     if let Some(s) = &sarif {
         s.write(out)?;

@@ -46,11 +46,19 @@ fn generated(
         .map_err(|(t, e)| CliError::Input(format!("{t}: cannot generate: {e}")))?;
     let mut coverage = Vec::new();
     let mut classes = std::collections::BTreeMap::new();
-    for g in generators.all() {
+    let all = generators.all();
+    let progress = crate::progress::Progress::bar(
+        per_type.saturating_mul(all.len() as u64),
+        "coverage --generated",
+        "events",
+    );
+    for g in all {
+        progress.set_message(g.event_type().to_owned());
         let mut events = Vec::new();
         let set: &mut std::collections::BTreeSet<&'static str> =
             classes.entry(g.event_type().to_owned()).or_default();
         for i in 0..per_type {
+            progress.inc(1);
             let mut src =
                 contracts_gen::RngSource::new(seed.wrapping_mul(1_000_003).wrapping_add(i));
             let Ok(event) = g.valid(&mut src) else {

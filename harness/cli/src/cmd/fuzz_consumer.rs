@@ -1,20 +1,20 @@
 //! `contracts fuzz-consumer`: drive a consumer with generated valid and mutated events.
 //!
 //! Also home of what `fuzz-processor` shares with it: the flags, the run with its progress bar
-//! and Ctrl-C handling, and the three renderings of the report (human, JSON Lines, JUnit).
+//! (`crate::progress`) and Ctrl-C handling, and the three renderings of the report (human, JSON Lines, JUnit).
 
 use crate::cmd::common::{SpecsArgs, emit, junit_failure, junit_skipped, record, write_junit};
 use crate::error::CliError;
 use crate::exit::Outcome;
 use contracts_core::runner::fuzz::{
     self, DEFAULT_MAX_SHRINK_STEPS, Failure, FuzzOptions, FuzzReport, HttpTransport, Mode, Role,
-    RunEvent, StdioTransport, StopReason, Transport,
+    StdioTransport, StopReason, Transport,
 };
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// `--format` for the fuzz and producer commands: the shared two plus JUnit XML.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -177,12 +177,12 @@ pub(crate) fn run_fuzz(
         fixtures_dir: args.specs.specs.parent().map(|p| p.join("fixtures/events")),
     };
     let mut report = FuzzReport::default();
-    let mut progress = Progress::new(args.cases);
+    let progress = crate::progress::Progress::bar(args.cases, "fuzz", "cases");
     let result = fuzz::run(&registry, transport.as_mut(), &opts, &mut |e| {
         report.apply(e);
-        progress.update(&report, e);
+        crate::progress::fuzz_update(&progress, &report, e);
     });
-    progress.finish();
+    drop(progress);
     drop(transport); // reap the child before printing
     result.map_err(|e| match e {
         fuzz::FuzzError::Transport(t) => CliError::Input(chain(&t)),
@@ -194,68 +194,6 @@ pub(crate) fn run_fuzz(
     };
     render(command, &report, args, out)?;
     Ok(Outcome::violated_if(report.failed()))
-}
-
-/// A one-line progress bar on stderr, redrawn at most ten times a second, only on a terminal.
-pub(crate) struct Progress {
-    on: bool,
-    total: u64,
-    last: Option<Instant>,
-    start: Instant,
-}
-
-impl Progress {
-    pub(crate) fn new(total: u64) -> Self {
-        Progress {
-            on: std::io::stderr().is_terminal(),
-            total,
-            last: None,
-            start: Instant::now(),
-        }
-    }
-
-    fn update(&mut self, report: &FuzzReport, e: &RunEvent) {
-        if !self.on {
-            return;
-        }
-        let shrinking = matches!(e, RunEvent::Shrinking { .. });
-        if !shrinking
-            && self
-                .last
-                .is_some_and(|t| t.elapsed() < Duration::from_millis(100))
-        {
-            return;
-        }
-        self.last = Some(Instant::now());
-        #[allow(clippy::cast_precision_loss)] // display only
-        let (done, rate) = (
-            report.cases as f64 / self.total.max(1) as f64,
-            report.cases as f64 / self.start.elapsed().as_secs_f64().max(1e-3),
-        );
-        const WIDTH: usize = 30;
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // 0..=WIDTH
-        let filled = ((done.min(1.0)) * WIDTH as f64) as usize;
-        let note = if let RunEvent::Shrinking { signature } = e {
-            format!(" shrinking {signature}...")
-        } else {
-            String::new()
-        };
-        let _ = write!(
-            std::io::stderr(),
-            "\r\x1b[2K[{}{}] {}/{} cases, {} failed, {rate:.0}/s{note}",
-            "=".repeat(filled),
-            " ".repeat(WIDTH - filled),
-            report.cases,
-            self.total,
-            report.failed_cases,
-        );
-    }
-
-    pub(crate) fn finish(&mut self) {
-        if self.on && self.last.is_some() {
-            let _ = write!(std::io::stderr(), "\r\x1b[2K");
-        }
-    }
 }
 
 fn at(path: &str) -> &str {

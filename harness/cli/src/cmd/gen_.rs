@@ -187,6 +187,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
     }
     .map_err(|e| gen_error(&schema_path, &e))?;
     let mut written = 0u64;
+    let progress = crate::progress::Progress::bar(args.count, "gen", "events");
     let mut seen: HashSet<String> = HashSet::new();
     // Bounded: a schema whose instances admit no mutation stops early instead of spinning.
     let mut tries = 0u64;
@@ -208,7 +209,9 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
         let Some(r) = record else { continue };
         line(out, &r)?;
         written += 1;
+        progress.inc(1);
     }
+    drop(progress);
     if args.stats {
         print_stats(&generator);
     }

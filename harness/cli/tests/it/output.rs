@@ -131,3 +131,64 @@ fn fixture_error_points_at_the_fixture_line() {
     assert!(err.contains("\"event\": nope"), "{err}");
     assert!(err.contains("contracts::fixture::parse"), "{err}");
 }
+
+/// Run `contracts ARGS` under a pseudo-terminal (util-linux `script`), stdout to /dev/null;
+/// what the terminal showed, or `None` (said loudly) when `script` is absent.
+fn on_a_terminal(args: &str, env: &[(&str, &str)]) -> Option<String> {
+    let have_script = Command::new("script").arg("--version").output().is_ok();
+    if !have_script {
+        let strict = std::env::var("CI").is_ok_and(|v| v == "true")
+            || std::env::var("REQUIRE_SUITE").is_ok_and(|v| v == "1");
+        assert!(
+            !strict,
+            "no `script` (util-linux) to give the binary a terminal"
+        );
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("\n*** progress-on-a-terminal test DID NOT RUN: no `script` on PATH ***\n");
+        }
+        return None;
+    }
+    let bin = env!("CARGO_BIN_EXE_contracts");
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", &format!("{bin} {args} > /dev/null"), "/dev/null"])
+        .current_dir(root())
+        .env_remove("CI")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("script runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// A bar with rate and ETA on a terminal; nothing under CI=true, --quiet, or off a terminal.
+#[test]
+fn gen_progress_draws_only_on_a_terminal_outside_ci() {
+    let args = "gen --event-type alert.created --count 400 --seed 3";
+    let Some(shown) = on_a_terminal(args, &[]) else {
+        return;
+    };
+    assert!(shown.contains("gen ["), "a bar on the terminal: {shown:?}");
+    assert!(
+        shown.contains("/400 events") && shown.contains("/s eta "),
+        "{shown:?}"
+    );
+    for (quiet_args, env) in [
+        (format!("--quiet {args}"), vec![]),
+        (args.to_owned(), vec![("CI", "true")]),
+    ] {
+        let shown = on_a_terminal(&quiet_args, &env).expect("script is present");
+        assert!(!shown.contains("gen ["), "{quiet_args} {env:?}: {shown:?}");
+    }
+    let piped = crate::util::contracts(&["gen", "--event-type", "alert.created", "--count", "50"]);
+    assert!(
+        crate::util::stderr(&piped).is_empty(),
+        "off a terminal, stderr stays empty"
+    );
+}
