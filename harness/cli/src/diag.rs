@@ -267,6 +267,15 @@ pub(crate) fn fixture(e: FixtureError) -> CliError {
     }
 }
 
+/// A JSON file (a schema given to `gen --schema`, say) that does not parse, at serde_json's
+/// line and column.
+pub(crate) fn json_parse(path: &Path, e: &serde_json::Error) -> CliError {
+    Builder::new("contracts::json::parse", path, "not valid JSON")
+        .at_line(e.line(), e.column(), e.to_string())
+        .help("fix the JSON syntax here")
+        .build()
+}
+
 /// `e` rendered for stderr: message, snippet with the span underlined, help and cause chain.
 pub(crate) fn render(e: &CliError, color: bool) -> String {
     let theme = if color {

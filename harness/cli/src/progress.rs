@@ -60,6 +60,46 @@ impl Progress {
         Progress { bar }
     }
 
+    /// A bar over the bytes of one input of `total` bytes (a spinner when the size is unknown,
+    /// as for stdin), with throughput and ETA; see [`Progress::wrap`].
+    pub(crate) fn reading(what: &str, total: Option<u64>) -> Self {
+        // Someone typing events into a terminal needs no spinner over their input.
+        let typed = what == "-" && std::io::stdin().is_terminal();
+        let draw = if typed {
+            ProgressDrawTarget::hidden()
+        } else {
+            target()
+        };
+        let bar = ProgressBar::with_draw_target(total, draw);
+        let template = if total.is_some() {
+            format!(
+                "{{spinner}} {what} [{{bar:30}}] {{bytes}}/{{total_bytes}} {{binary_bytes_per_sec}} eta {{eta}}"
+            )
+        } else {
+            format!("{{spinner}} {what}: {{bytes}} ({{binary_bytes_per_sec}}), {{elapsed}}")
+        };
+        bar.set_style(
+            ProgressStyle::with_template(&template)
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.enable_steady_tick(Duration::from_millis(200));
+        Progress { bar }
+    }
+
+    /// `reader`, counting its bytes into this bar. Off a terminal the reader is returned as it
+    /// is: the hot path pays nothing for a bar nobody sees.
+    pub(crate) fn wrap(
+        &self,
+        reader: Box<dyn std::io::BufRead + Send>,
+    ) -> Box<dyn std::io::BufRead + Send> {
+        if self.visible() {
+            Box::new(self.bar.wrap_read(reader))
+        } else {
+            reader
+        }
+    }
+
     /// `n` more done.
     pub(crate) fn inc(&self, n: u64) {
         self.bar.inc(n);

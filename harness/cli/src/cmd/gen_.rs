@@ -162,8 +162,8 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
     let root = args.root.clone().unwrap_or(default_root);
     let text = std::fs::read_to_string(&schema_path)
         .map_err(|e| CliError::io(schema_path.display().to_string(), e))?;
-    let schema: Value = serde_json::from_str(&text)
-        .map_err(|e| CliError::Input(format!("{}: {e}", schema_path.display())))?;
+    let schema: Value =
+        serde_json::from_str(&text).map_err(|e| crate::diag::json_parse(&schema_path, &e))?;
     let root_abs = root
         .canonicalize()
         .map_err(|e| CliError::io(root.display().to_string(), e))?;

@@ -99,6 +99,12 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
             let f = std::fs::File::open(file).map_err(|e| CliError::io(&name, e))?;
             Box::new(std::io::BufReader::with_capacity(1 << 16, f))
         };
+        let size = std::fs::metadata(file)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len());
+        let progress = crate::progress::Progress::reading(&name, size);
+        let reader = progress.wrap(reader);
         let file_counts = if jobs == 1 {
             judge_serial(&registry, reader, &name, format, out)?
         } else {

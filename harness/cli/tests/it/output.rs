@@ -192,3 +192,21 @@ fn gen_progress_draws_only_on_a_terminal_outside_ci() {
         "off a terminal, stderr stays empty"
     );
 }
+
+/// A schema given to `gen --schema` that is not JSON: its line is quoted and underlined.
+#[test]
+fn gen_schema_parse_error_quotes_the_line() {
+    let dir = TempDir::new();
+    let path = dir.path().join("s.json");
+    std::fs::write(
+        &path,
+        "{\n  \"type\": \"object\",\n  \"properties\": {,}\n}\n",
+    )
+    .expect("write");
+    let o = crate::util::contracts(&["gen", "--schema", path.to_str().expect("utf-8")]);
+    let err = crate::util::stderr(&o);
+    assert_eq!(crate::util::code(&o), 2, "{err}");
+    assert!(err.contains("s.json:3:"), "line 3: {err}");
+    assert!(err.contains("\"properties\": {,}"), "{err}");
+    assert!(err.contains("contracts::json::parse"), "{err}");
+}
