@@ -84,6 +84,9 @@ pub(crate) struct FuzzArgs {
     /// Replies spent shrinking one failure.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_SHRINK_STEPS)]
     max_shrink_steps: u32,
+    /// Also write an HTML report of this run (DIR/index.html); see `contracts report`.
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
 }
 
 /// Drive a consumer with generated valid and mutated events.
@@ -193,6 +196,14 @@ pub(crate) fn run_fuzz(
         Role::Processor => "fuzz-processor",
     };
     render(command, &report, args, out)?;
+    if let Some(dir) = &args.report {
+        let lines: Vec<_> = report
+            .failures
+            .iter()
+            .map(|f| reproduce(command, &report, args, f))
+            .collect();
+        crate::report::page::write_fuzz(command, &report, &lines, dir).map_err(CliError::Input)?;
+    }
     Ok(Outcome::violated_if(report.failed()))
 }
 

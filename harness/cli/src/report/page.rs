@@ -125,6 +125,12 @@ pub(crate) fn gather(root: &Path, report: &Report, inputs: &Inputs) -> Result<Re
         compat_run(path, &mut data)?;
     }
     bench_history(&inputs.bench, &mut data)?;
+    finish(&mut data);
+    Ok(data)
+}
+
+/// The verdict and its line, once everything is on the page.
+fn finish(data: &mut ReportData) {
     data.passed = data.failures.is_empty();
     let failed = data.failures.len();
     data.headline = if data.passed {
@@ -139,7 +145,6 @@ pub(crate) fn gather(root: &Path, report: &Report, inputs: &Inputs) -> Result<Re
     } else {
         format!("{failed} failure(s): each is listed below with the command that reproduces it")
     };
-    Ok(data)
 }
 
 fn gate(root: &Path, report: &Report, data: &mut ReportData) {
@@ -293,20 +298,27 @@ fn json_lines(path: &Path) -> Result<Vec<(usize, Value)>, String> {
 
 fn fuzz_run(path: &Path, data: &mut ReportData) -> Result<(), String> {
     let records = json_lines(path)?;
+    fuzz_records(&records, &path.display().to_string(), data)
+}
+
+/// A fuzz run's records (as `--format json` writes them), from `origin`, onto the page.
+fn fuzz_records(
+    records: &[(usize, Value)],
+    origin: &str,
+    data: &mut ReportData,
+) -> Result<(), String> {
     let summary = records
         .iter()
         .find(|(_, r)| r["type"] == "summary")
         .map(|(_, r)| &r["data"])
         .ok_or_else(|| {
             format!(
-                "{}: no summary record: not the output of a fuzz command with --format json",
-                path.display()
+                "{origin}: no summary record: not the output of a fuzz command with --format json"
             )
         })?;
     let command = summary["command"].as_str().unwrap_or("fuzz").to_owned();
     let program = summary["program"].as_str().unwrap_or("").to_owned();
-    data.sources
-        .push(format!("{command} {program} ({})", path.display()));
+    data.sources.push(format!("{command} {program} ({origin})"));
     let seed = summary["seed"].as_u64();
     let cases = summary["cases"].as_u64().unwrap_or(0);
     data.figures
@@ -526,11 +538,59 @@ pub(crate) fn write(
     dir: &Path,
 ) -> Result<ReportData, String> {
     let data = gather(root, report, inputs)?;
+    write_page(&data, dir)?;
+    Ok(data)
+}
+
+/// Write `dir/index.html` for one fuzz run: its verdict, warnings and failures (`reproduce` holds
+/// each failure's replay lines, as the run printed them).
+///
+/// # Errors
+/// A directory that cannot be written.
+pub(crate) fn write_fuzz(
+    command: &str,
+    report: &contracts_core::runner::fuzz::FuzzReport,
+    reproduce: &[Vec<String>],
+    dir: &Path,
+) -> Result<ReportData, String> {
+    let mut records = Vec::new();
+    for (f, lines) in report.failures.iter().zip(reproduce) {
+        let mut v = serde_json::to_value(f).map_err(|e| e.to_string())?;
+        if let Some(o) = v.as_object_mut() {
+            o.insert("kind".into(), f.finding.kind.as_str().into());
+            o.insert("reproduce".into(), lines.clone().into());
+        }
+        records.push((0, serde_json::json!({"type": "failure", "data": v})));
+    }
+    let summary = serde_json::json!({"type": "summary", "data": {
+        "command": command,
+        "program": report.program,
+        "seed": report.seed,
+        "cases": report.cases,
+        "stop": report.stop,
+        "skipped_types": report.skipped_types,
+        "fixture_types": report.fixture_types,
+    }});
+    records.push((0, summary));
+    let mut data = ReportData {
+        kinds: KINDS
+            .iter()
+            .map(|k| super::findings::kind_str(*k))
+            .collect(),
+        ..ReportData::default()
+    };
+    fuzz_records(&records, "this run", &mut data)?;
+    data.warnings
+        .push("coverage and the conformance gate are not part of a fuzz run's report".into());
+    finish(&mut data);
+    write_page(&data, dir)?;
+    Ok(data)
+}
+
+fn write_page(data: &ReportData, dir: &Path) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let path = dir.join("index.html");
-    std::fs::write(&path, super::html::render(&data))
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(data)
+    std::fs::write(&path, super::html::render(data)).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Run the gate under `root` (what `contracts report` does before gathering).

@@ -294,3 +294,51 @@ fn check_writes_a_report_beside_its_verdict() {
         "self-contained"
     );
 }
+
+/// `fuzz-consumer --report DIR`: the page of one fuzz run carries its failure with the seed, the
+/// minimal event and the seeded replay command.
+#[test]
+fn fuzz_run_writes_a_report_with_its_replay_command() {
+    let out = TempDir::new();
+    let consumer = Path::new(env!("CARGO_BIN_EXE_contracts")).with_file_name("example-consumer");
+    let cmd = format!("{} --bug received-at", consumer.display());
+    let o = contracts_in(
+        &root(),
+        &[
+            "fuzz-consumer",
+            "--cmd",
+            &cmd,
+            "--event-type",
+            "alert.created",
+            "--cases",
+            "200",
+            "--seed",
+            "7",
+            "--no-corpus",
+            "--report",
+            out.path().to_str().expect("utf-8"),
+        ],
+        None,
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let page = std::fs::read_to_string(out.path().join("index.html")).expect("index.html");
+    assert!(page.contains("data-verdict=\"FAIL\""));
+    assert!(
+        page.contains("<span class=\"badge rule\">accepted-invalid</span>"),
+        "the rule"
+    );
+    assert!(
+        page.contains("seed <code class=\"seed\">7</code>"),
+        "the seed"
+    );
+    assert!(page.contains("received_at"), "the minimal event");
+    let replay = page
+        .split("<code class=\"replay-command\">")
+        .nth(1)
+        .and_then(|s| s.split("</code>").next())
+        .expect("a replay command");
+    assert!(
+        replay.starts_with("contracts fuzz-consumer ") && replay.contains("--seed 7"),
+        "{replay}"
+    );
+}
