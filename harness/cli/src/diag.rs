@@ -67,7 +67,7 @@ struct Builder {
 
 impl Builder {
     fn new(code: &'static str, path: &Path, message: impl Into<String>) -> Self {
-        let name = path.display().to_string();
+        let name = path.strip_prefix(".").unwrap_or(path).display().to_string();
         Builder {
             text: std::fs::read_to_string(path).ok(),
             d: FileDiagnostic {
@@ -274,6 +274,70 @@ pub(crate) fn json_parse(path: &Path, e: &serde_json::Error) -> CliError {
         .at_line(e.line(), e.column(), e.to_string())
         .help("fix the JSON syntax here")
         .build()
+}
+
+/// Diagnostics for the files the gate could not read at all: the schemas (when the registry does
+/// not load) and the AsyncAPI document (when it is not YAML). The gate reports them as failed cases
+/// with one-line messages; these show the file's lines as well.
+pub(crate) fn gate_failures(root: &Path, report: &contracts_core::check::Report) -> Vec<CliError> {
+    let mut out = Vec::new();
+    let specs = root.join("specs");
+    for case in report.failed() {
+        match case.check {
+            "registry" => {
+                if let Err(e) = contracts_core::Registry::load(&specs) {
+                    out.push(registry(&specs, e));
+                }
+            }
+            "asyncapi-schema" => {
+                for f in &case.failures {
+                    let Some(what) = f.strip_prefix("not YAML: ") else {
+                        continue;
+                    };
+                    let path = specs.join(contracts_core::check::ASYNCAPI_FILE);
+                    let b = Builder::new(
+                        "contracts::asyncapi::parse",
+                        &path,
+                        "AsyncAPI document is not YAML",
+                    )
+                    .help("fix the YAML here; `contracts check` re-runs the gate");
+                    out.push(
+                        match yaml_position(what) {
+                            Some((line, column)) => b.at_line(line, column, what),
+                            None => b,
+                        }
+                        .build(),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// `(line, column)` of a YAML parser message ending in `at line L column C`.
+fn yaml_position(message: &str) -> Option<(usize, usize)> {
+    let at = message.rfind(" at line ")?;
+    let mut parts = message[at + 9..].split(" column ");
+    let line = parts.next()?.trim().parse().ok()?;
+    let column = parts
+        .next()?
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()?;
+    Some((line, column))
+}
+
+/// Print `errors` on stderr, each rendered once.
+#[allow(clippy::print_stderr)] // diagnostics about input files, for people
+pub(crate) fn eprint_all(errors: &[CliError]) {
+    use std::io::IsTerminal;
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    for e in errors {
+        eprint!("{}", render(e, color));
+    }
 }
 
 /// `e` rendered for stderr: message, snippet with the span underlined, help and cause chain.

@@ -40,7 +40,10 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
     let report = check::run(&Layout::at(&args.root));
     let failed = report.failed().count();
     match args.format {
-        CheckFormat::Human => human(&report, out)?,
+        CheckFormat::Human => {
+            human(&report, out)?;
+            crate::diag::eprint_all(&crate::diag::gate_failures(&args.root, &report));
+        }
         CheckFormat::Json => {
             for case in &report.cases {
                 let data =

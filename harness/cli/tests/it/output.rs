@@ -210,3 +210,26 @@ fn gen_schema_parse_error_quotes_the_line() {
     assert!(err.contains("\"properties\": {,}"), "{err}");
     assert!(err.contains("contracts::json::parse"), "{err}");
 }
+
+/// The gate cannot read an AsyncAPI document that is not YAML: besides its FAIL line, `check`
+/// shows the document's line on stderr.
+#[test]
+fn check_shows_the_line_of_an_asyncapi_yaml_error() {
+    let dir = crate::util::scratch_copy();
+    let rel = "specs/events/asyncapi.yaml";
+    let path = dir.path().join(rel);
+    let text = std::fs::read_to_string(&path).expect("asyncapi");
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.insert(5, "  planted: [unclosed");
+    std::fs::write(&path, lines.join("\n")).expect("write");
+    let o = crate::util::contracts_in(dir.path(), &["check"], None);
+    let err = crate::util::stderr(&o);
+    assert_eq!(crate::util::code(&o), 1, "{err}");
+    assert!(crate::util::stdout(&o).contains("FAIL [asyncapi-schema]"));
+    assert!(err.contains("contracts::asyncapi::parse"), "{err}");
+    assert!(
+        err.contains(&format!("[{rel}:6:")),
+        "line 6, where it was planted: {err}"
+    );
+    assert!(err.contains("planted: [unclosed"), "{err}");
+}
