@@ -447,7 +447,7 @@ fn render(
                 .iter()
                 .map(|f| reproduce(command, r, args, f))
                 .collect();
-            crate::report::run::fuzz(command, r, &lines, out)
+            crate::report::run::fuzz(command, r, &lines, &args.specs.specs, out)
         }
     }
 }

@@ -47,15 +47,17 @@ impl<'a> Places<'a> {
         }
     }
 
-    /// The schema file of `event_type` (its newest MAJOR), at `pointer` when given.
-    fn event_schema(&self, event_type: &str, pointer: &str) -> Option<Loc> {
+    /// The schema file of `event_type` (its newest MAJOR), at the schema location of
+    /// `instance_path` when one spells it, else at its top.
+    pub(crate) fn event_schema(&self, event_type: &str, instance_path: &str) -> Option<Loc> {
         let c = self
             .registry?
             .contracts()
             .into_iter()
             .filter(|c| c.event_type == event_type)
             .max_by_key(|c| c.major)?;
-        Some(self.schema_pointer(&c.rel_path, pointer))
+        let pointer = schema_pointer_of(&c.schema, instance_path).unwrap_or_default();
+        Some(self.schema_pointer(&c.rel_path, &pointer))
     }
 
     /// The schema location a violation names (`events/types/x.json#/$defs/...`), described.
@@ -65,6 +67,20 @@ impl<'a> Places<'a> {
             self.schema_pointer(file, pointer)
                 .described(format!("the `{}` keyword the event breaks", v.keyword)),
         )
+    }
+
+    /// Where the contract a violation breaks lives, for events that come from no file (stdin, a
+    /// program's stdout, an HTTP body): the violated keyword, else the event type's schema at
+    /// the instance path, else the envelope schema.
+    pub(crate) fn contract_of(&self, verdict: &Verdict, v: &Violation) -> Loc {
+        self.violated_keyword(v)
+            .or_else(|| {
+                verdict
+                    .event_type
+                    .as_deref()
+                    .and_then(|t| self.event_schema(t, &v.instance_path))
+            })
+            .unwrap_or_else(|| self.schema_pointer(contracts_core::registry::ENVELOPE_FILE, ""))
     }
 
     fn under_root(&self, p: &str) -> Option<PathBuf> {
@@ -142,6 +158,17 @@ fn locate_check(case: &Case, failure: &str, places: &Places<'_>) -> Loc {
     if case.check == "docs" {
         return Loc::file(places.root.join("docs/events.md"));
     }
+    if case.check == "coverage" {
+        // `no valid fixture covers <kind> at <instance path> <detail>`
+        let path = failure
+            .split(" at ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or("");
+        if let Some(loc) = places.event_schema(&case.subject, path) {
+            return loc;
+        }
+    }
     if case.check == "fixtures" {
         let dir = places.root.join("fixtures/events").join(&case.subject);
         if dir.is_dir() {
@@ -198,7 +225,7 @@ pub(crate) fn event(
                 level: Level::Error,
                 message: format!("{what} at {at}: {}", v.message),
                 location: Some(if file == "-" {
-                    Loc::at("stdin", line, 1)
+                    places.contract_of(verdict, v)
                 } else {
                     Loc::at(file, line, 1)
                 }),
@@ -333,7 +360,12 @@ fn walk(root: &Value, node: &Value, at: String, names: &[&str], hops: usize) -> 
 
 /// Findings of the fuzz commands: one per distinct failure, at its kept fixture file when it
 /// was saved, with the minimal event and the lines that reproduce it.
-pub(crate) fn fuzz(command: &str, report: &FuzzReport, reproduce: &[Vec<String>]) -> Vec<Finding> {
+pub(crate) fn fuzz(
+    command: &str,
+    report: &FuzzReport,
+    reproduce: &[Vec<String>],
+    places: &Places<'_>,
+) -> Vec<Finding> {
     report
         .failures
         .iter()
@@ -352,7 +384,12 @@ pub(crate) fn fuzz(command: &str, report: &FuzzReport, reproduce: &[Vec<String>]
                 f.event,
                 repro.join("\n  ")
             ),
-            location: f.corpus_file.as_deref().map(Loc::file),
+            // Not kept (--no-corpus): the contract the program broke, in its schema file.
+            location: f
+                .corpus_file
+                .as_deref()
+                .map(Loc::file)
+                .or_else(|| places.event_schema(&f.event_type, "")),
             related: Vec::new(),
             identity: format!(
                 "{}\u{0}{}\u{0}{}",

@@ -103,10 +103,13 @@ pub(crate) fn fuzz(
     command: &str,
     report: &FuzzReport,
     reproduce: &[Vec<String>],
+    specs: &Path,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
+    let registry = Registry::load(specs).ok();
+    let places = Places::new(&root_of(specs), specs, registry.as_ref());
     let mut sarif = SarifReport::new(command);
-    for f in findings::fuzz(command, report, reproduce) {
+    for f in findings::fuzz(command, report, reproduce, &places) {
         sarif.push(f);
     }
     sarif.write(out)
@@ -136,8 +139,16 @@ impl<'a> ProducerFindings<'a> {
             return;
         }
         let located = findings::origin_location(origin);
-        for mut f in findings::event(origin, 0, None, verdict, &self.places) {
-            f.location = located.clone();
+        for (mut f, v) in findings::event(origin, 0, None, verdict, &self.places)
+            .into_iter()
+            .zip(&verdict.violations)
+        {
+            // A `--cmd` or `--listen` origin names no file: the broken contract is the place.
+            f.location = Some(
+                located
+                    .clone()
+                    .unwrap_or_else(|| self.places.contract_of(verdict, v)),
+            );
             f.message = format!("{origin}: {}", f.message);
             self.sarif.push(f);
         }

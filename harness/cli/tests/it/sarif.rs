@@ -54,6 +54,13 @@ fn sarif_log(o: &std::process::Output) -> Value {
         errors.join("\n")
     );
     assert_eq!(log["version"], "2.1.0");
+    // Code-scanning services drop a result that names no file.
+    for r in log["runs"][0]["results"].as_array().expect("results") {
+        assert!(
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].is_string(),
+            "result without a file: {r}"
+        );
+    }
     log
 }
 
@@ -176,6 +183,23 @@ fn check_sarif_points_at_planted_lines_with_stable_fingerprints() {
         "the replay failure points at the fixture line of the offending member"
     );
 
+    // The broken fixture was the only valid one taking rotation_reason "rekey_requested": the
+    // gate's coverage failure points at that member in the event type's schema.
+    let gap = results(&log)
+        .iter()
+        .find(|r| r["ruleId"] == "check/coverage")
+        .unwrap_or_else(|| panic!("no coverage result: {log:#}"));
+    let (uri, line) = region(&gap["locations"][0]);
+    let schema = std::fs::read_to_string(dir.path().join(uri)).expect("schema");
+    let at = schema
+        .lines()
+        .nth(usize::try_from(line - 1).expect("line"))
+        .unwrap_or("");
+    assert!(
+        at.contains("\"rotation_reason\""),
+        "{uri}:{line} is rotation_reason: {at}"
+    );
+
     // Lines above move the finding but must not change its fingerprint (no duplicate alert).
     std::fs::write(&schema_path, format!("\n\n\n{schema_text}")).expect("shift lines");
     let again = sarif_log(&contracts_in(
@@ -248,6 +272,19 @@ fn validate_sarif_points_at_the_event_line_and_the_broken_keyword() {
     assert!(
         schema_line > line_of(&schema_text, "\"rotation_reason\""),
         "the enum is rotation_reason's"
+    );
+
+    // From stdin there is no file to point at: the result sits on the broken keyword instead.
+    let piped = contracts_in(
+        &root(),
+        &["validate", "--format", "sarif", "-"],
+        Some(format!("{bad}\n").as_bytes()),
+    );
+    let piped = sarif_log(&piped);
+    assert_eq!(
+        region(&results(&piped)[0]["locations"][0]),
+        (schema_uri, schema_line),
+        "stdin events are located at the keyword they break"
     );
 
     let clean = contracts_in(
