@@ -19,6 +19,9 @@ pub(crate) enum CliError {
     /// An input that names its own position (file, line, JSON path) in the message.
     #[error("{0}")]
     Input(String),
+    /// An error from a lower layer, kept whole so its causes print as a chain, each once.
+    #[error(transparent)]
+    Caused(Box<dyn std::error::Error + Send + Sync>),
     /// An input file with a defect at a known place: rendered with a snippet of the file.
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -31,6 +34,11 @@ impl CliError {
             path: path.into(),
             source,
         }
+    }
+
+    /// `e` with its cause chain intact.
+    pub(crate) fn caused(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        CliError::Caused(Box::new(e))
     }
 
     /// True when stdout's reader went away (`contracts validate big.jsonl | head`): the reader

@@ -1,7 +1,7 @@
 //! `contracts check-producer`: validate what a producer emits and report it per event type.
 
 use crate::cmd::common::{SpecsArgs, emit, junit_failure, junit_skipped, record, write_junit};
-use crate::cmd::fuzz_consumer::{ReportFormat, chain, stop_flag};
+use crate::cmd::fuzz_consumer::{ReportFormat, stop_flag};
 use crate::error::CliError;
 use crate::exit::Outcome;
 use contracts_core::runner::producer::{self, Limits, ProducerError, ProducerReport};
@@ -110,8 +110,8 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
         r
     };
     result.map_err(|e| match e {
-        ProducerError::Io { .. } => CliError::Input(chain(&e)),
-        other => CliError::Input(chain(&other)),
+        ProducerError::Io { .. } => CliError::caused(e),
+        other => CliError::caused(other),
     })?;
     drop(progress);
     let never = report.never_emitted(&registry);

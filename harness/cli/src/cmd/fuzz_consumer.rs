@@ -117,7 +117,7 @@ pub(crate) fn transport(
 ) -> Result<Box<dyn Transport>, CliError> {
     let t: Box<dyn Transport> = match (cmd, http) {
         (Some(cmd), None) => {
-            Box::new(StdioTransport::start(cmd, timeout).map_err(|e| CliError::Input(chain(&e)))?)
+            Box::new(StdioTransport::start(cmd, timeout).map_err(CliError::caused)?)
         }
         (None, Some(url)) => {
             Box::new(HttpTransport::new(url, timeout).map_err(|e| CliError::Usage(e.to_string()))?)
@@ -129,18 +129,6 @@ pub(crate) fn transport(
         }
     };
     Ok(t)
-}
-
-/// An error with its causes on one line.
-pub(crate) fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(c) = src {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        src = c.source();
-    }
-    s
 }
 
 fn default_seed() -> u64 {
@@ -188,7 +176,7 @@ pub(crate) fn run_fuzz(
     drop(progress);
     drop(transport); // reap the child before printing
     result.map_err(|e| match e {
-        fuzz::FuzzError::Transport(t) => CliError::Input(chain(&t)),
+        fuzz::FuzzError::Transport(t) => CliError::caused(t),
         other => CliError::Usage(other.to_string()),
     })?;
     let command = match role {
@@ -501,7 +489,7 @@ pub(crate) fn replay_program(
         Duration::from_millis(args.timeout_ms.max(1)),
     )?;
     let results = fuzz::replay_program(registry, t.as_mut(), role, Mode::Strict, files)
-        .map_err(|e| CliError::Input(chain(&e)))?;
+        .map_err(CliError::caused)?;
     drop(t);
     let failed = results.iter().filter(|r| r.finding.is_some()).count();
     for r in &results {
