@@ -408,3 +408,25 @@ fn fuzz_and_producer_sarif_carry_kept_files_and_replay_commands() {
         "{log:#}"
     );
 }
+
+/// The referee can fail: a log with a level SARIF does not have, or without a required member,
+/// is refused by the vendored schema.
+#[test]
+fn sarif_schema_refuses_malformed_logs() {
+    let good = serde_json::json!({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x"}},
+        "results": [{"message": {"text": "m"}, "level": "error"}]}]});
+    assert!(sarif_validator().is_valid(&good));
+    let mut bad_level = good.clone();
+    bad_level["runs"][0]["results"][0]["level"] = Value::from("fatal");
+    assert!(!sarif_validator().is_valid(&bad_level));
+    let mut no_message = good.clone();
+    no_message["runs"][0]["results"][0]
+        .as_object_mut()
+        .expect("result")
+        .remove("message");
+    assert!(!sarif_validator().is_valid(&no_message));
+    let mut bad_line = good;
+    bad_line["runs"][0]["results"][0]["locations"] = serde_json::json!([{"physicalLocation":
+        {"artifactLocation": {"uri": "a.json"}, "region": {"startLine": 0}}}]);
+    assert!(!sarif_validator().is_valid(&bad_line), "lines are 1-based");
+}
