@@ -38,6 +38,8 @@ enum Command {
     FuzzProcessor(cmd::fuzz_processor::Args),
     /// Validate what a producer emits.
     CheckProducer(cmd::check_producer::Args),
+    /// Validate event streams, then judge them by the cross-event rules (docs/streams.md).
+    CheckStream(cmd::check_stream::Args),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +57,7 @@ fn main() -> ExitCode {
         Command::FuzzConsumer(args) => cmd::fuzz_consumer::run(args, &mut out),
         Command::FuzzProcessor(args) => cmd::fuzz_processor::run(args, &mut out),
         Command::CheckProducer(args) => cmd::check_producer::run(args, &mut out),
+        Command::CheckStream(args) => cmd::check_stream::run(args, &mut out),
     };
     let flushed = out.flush();
     match result {

@@ -2,6 +2,7 @@
 
 pub(crate) mod check;
 pub(crate) mod check_producer;
+pub(crate) mod check_stream;
 pub(crate) mod common;
 pub(crate) mod compat;
 pub(crate) mod coverage;
