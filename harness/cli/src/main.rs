@@ -40,6 +40,8 @@ enum Command {
     CheckProducer(cmd::check_producer::Args),
     /// Validate event streams, then judge them by the cross-event rules (docs/streams.md).
     CheckStream(cmd::check_stream::Args),
+    /// Generate a valid (or, with --invalid, mutated) event stream of one family as JSON Lines.
+    GenStream(cmd::gen_stream::Args),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         Command::FuzzProcessor(args) => cmd::fuzz_processor::run(args, &mut out),
         Command::CheckProducer(args) => cmd::check_producer::run(args, &mut out),
         Command::CheckStream(args) => cmd::check_stream::run(args, &mut out),
+        Command::GenStream(args) => cmd::gen_stream::run(args, &mut out),
     };
     let flushed = out.flush();
     match result {

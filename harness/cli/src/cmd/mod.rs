@@ -10,5 +10,6 @@ pub(crate) mod docs;
 pub(crate) mod fuzz_consumer;
 pub(crate) mod fuzz_processor;
 pub(crate) mod gen_;
+pub(crate) mod gen_stream;
 pub(crate) mod replay;
 pub(crate) mod validate;

@@ -205,11 +205,13 @@ impl Engine {
         for i in rules {
             let entry = &mut self.entries[i];
             match &mut entry.check {
-                Compiled::Unique(u) => {
-                    if u.judge(ev, out) == Repeat::Redelivery && entry.redelivery {
-                        return Outcome::Duplicate;
-                    }
-                }
+                Compiled::Unique(u) => match u.judge(ev, out) {
+                    // Consumers de-duplicate on event_id (R2): a repeat reaches no other rule,
+                    // whether it is a faithful re-delivery or a conflicting one (reported).
+                    Repeat::Redelivery if entry.redelivery => return Outcome::Duplicate,
+                    Repeat::Conflict if entry.redelivery => return Outcome::Judged,
+                    Repeat::New | Repeat::Redelivery | Repeat::Conflict => {}
+                },
                 Compiled::Other(c) => c.observe(ev, out),
             }
         }

@@ -24,6 +24,7 @@ pub mod docs;
 mod engine;
 pub mod fixtures;
 pub mod generate;
+pub mod mutate;
 mod pairing;
 mod reference;
 pub mod rules;

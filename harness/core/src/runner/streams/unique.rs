@@ -24,6 +24,8 @@ pub(crate) enum Repeat {
     New,
     /// A byte-identical re-delivery of an event already seen.
     Redelivery,
+    /// A repeat of a key that must be unique (with other bytes, for R2): a violation.
+    Conflict,
 }
 
 fn digest(bytes: &[u8]) -> u64 {
@@ -76,6 +78,7 @@ impl Unique {
                     repeat = Repeat::Redelivery;
                     continue;
                 }
+                repeat = Repeat::Conflict;
                 let message = if self.redelivery {
                     format!(
                         "{key} was delivered before with different bytes: a re-delivery must be byte-identical (R2)"
