@@ -958,6 +958,18 @@ impl Model {
     }
 }
 
+/// The parameters of the docs run: seed, streams per family, steps per stream, keys per tenant.
+/// Small, so `contracts check` can redo the run to check docs/streams.md for drift in seconds.
+pub const DOCS_RUN: (u64, usize, usize, u8) = (0, 3, 32, 3);
+
+/// The docs/streams.md text: the rules and the [`DOCS_RUN`] property results.
+#[must_use]
+pub fn docs_markdown(registry: &Registry, generators: &EventGenerators, rules: &RuleSet) -> String {
+    let (seed, cases, length, keys) = DOCS_RUN;
+    let results = self_check(registry, generators, rules, seed, cases, length, keys);
+    super::docs::streams_markdown(rules, &results)
+}
+
 /// The fixed-seed property run behind docs/streams.md: per drivable family, `cases` valid
 /// streams of `length` steps over `keys` keys per tenant, each judged by the engine, and every
 /// mutant of each, which must violate exactly its aimed rule.

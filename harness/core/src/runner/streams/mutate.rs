@@ -377,7 +377,10 @@ impl Family<'_> {
                 }
                 let vx = events[x].pointer(&w[0].1).and_then(Value::as_i64);
                 let vy = events[y].pointer(&w[1].1).and_then(Value::as_i64);
-                if vx == vy {
+                if vx == vy
+                    || self.names_or_is_named(events, x)
+                    || self.names_or_is_named(events, y)
+                {
                     continue;
                 }
                 let mut out = events.to_vec();
@@ -406,12 +409,7 @@ impl Family<'_> {
                 if event_type(&events[prev]) != event_type(&events[mid]) {
                     continue;
                 }
-                let id = text(&events[mid], "/event_id")?.to_owned();
-                let named = events
-                    .iter()
-                    .enumerate()
-                    .any(|(k, e)| k != mid && e.to_string().contains(&id));
-                if named {
+                if self.names_or_is_named(events, mid) {
                     continue;
                 }
                 let mut out = events.to_vec();
@@ -420,6 +418,27 @@ impl Family<'_> {
             }
         }
         None
+    }
+
+    /// Whether moving or removing event `i` could change a reference: another event names it, or
+    /// it must name an earlier event (a required reference of a non-envelope rule).
+    fn names_or_is_named(&self, events: &[Value], i: usize) -> bool {
+        let Some(id) = text(&events[i], "/event_id") else {
+            return true;
+        };
+        let named = events
+            .iter()
+            .enumerate()
+            .any(|(k, e)| k != i && e.to_string().contains(id));
+        let names = self.all_rules().iter().any(|(_, kind)| match kind {
+            Kind::Reference {
+                from,
+                resolve: Resolve::Required,
+                ..
+            } => from.iter().any(|s| reads(s, &events[i])),
+            _ => false,
+        });
+        named || names
     }
 
     fn illegal_transition(&self, model: &Model, id: &str) -> Option<Vec<Value>> {
