@@ -4,5 +4,6 @@ mod check;
 mod compat;
 mod fuzz;
 mod gen_;
+mod streams;
 mod util;
 mod validate;
