@@ -419,7 +419,7 @@ impl Family<'_> {
             view.transitions
                 .iter()
                 .enumerate()
-                .filter(|(_, t)| t.1.iter().any(|f| *f == state_name))
+                .filter(|(_, t)| t.1.contains(&state_name))
                 .flat_map(|(i, t)| t.0.iter().map(move |ty| (i, ty.clone())))
                 .filter(|(_, ty)| ty != "*")
                 .collect()

@@ -18,6 +18,10 @@ use super::generate::{Family, Model};
 use super::rules::{Kind, Pointers, Progression, Resolve, Selector};
 use serde_json::Value;
 
+/// A mutation operator on one counter rule.
+type CounterOp<'f> =
+    fn(&Family<'f>, &[Value], &[Selector], Progression, &str) -> Option<Vec<Value>>;
+
 /// One mutated stream.
 #[derive(Debug, Clone)]
 pub struct StreamMutant {
@@ -175,10 +179,7 @@ impl Family<'_> {
                     progression,
                     ..
                 } => {
-                    let ops: [(
-                        &'static str,
-                        fn(&Self, &[Value], &[Selector], Progression, &str) -> Option<Vec<Value>>,
-                    ); 3] = [
+                    let ops: [(&'static str, CounterOp<'_>); 3] = [
                         ("counter_gap", Self::counter_gap),
                         ("swap", Self::swap),
                         ("drop", Self::drop_counted),

@@ -172,7 +172,7 @@ impl Check for Pairing {
 
     fn finish(&mut self, out: &mut Vec<Finding>) {
         let mut left: Vec<Open> = self.open.drain().map(|(_, o)| o).collect();
-        left.sort_by(|x, y| (x.at.input, x.at.line).cmp(&(y.at.input, y.at.line)));
+        left.sort_by_key(|x| (x.at.input, x.at.line));
         for o in left {
             let message = format!(
                 "still awaits its {} (within {} ms) when the stream ends",
