@@ -131,7 +131,7 @@ pub fn streams_markdown(rules: &RuleSet, results: &[FamilyResult]) -> String {
     md.push_str("\n## Property results per family\n\n");
     md.push_str(RESULTS_BEGIN);
     md.push('\n');
-    md.push_str("From `contracts docs --streams` (fixed seed 0; the same run as the `stream_properties_*` tests with `PROPTEST_CASES` unset): per family, generated valid sequences over several keys and two tenants, interleaved, each judged by `check-stream`'s engine; then one mutant per aimed rule and sequence, which must violate exactly that rule. A mutant the sequence offers no place for is not counted.\n\n");
+    md.push_str("From `contracts docs --streams`: a fixed-seed run (seed 0, 3 streams of 32 steps per family, 3 keys per tenant and lifecycle, 2 tenants, interleaved) of the reference model and mutants that the `stream_properties_*` tests drive through proptest-state-machine (`cargo test -p contracts-core --test it streams`). Each valid stream is judged by `check-stream`'s engine and must have no violation (pending pairs at the end are allowed); each mutant must violate exactly its aimed rule. An operator that finds no site in a stream makes no mutant, so the counts differ per family. The properties themselves also check that proptest shrinks a failing stream to a few events.\n\n");
     md.push_str("| Family | Valid sequences (events) | Passed | Mutants | Failed exactly their aimed rule | Rules aimed at |\n|---|---|---|---|---|---|\n");
     for r in results {
         if r.events == 0 {
