@@ -32,9 +32,10 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
-## Regenerate docs/events.md from the schemas.
+## Regenerate docs/events.md from the schemas, docs/streams.md from the stream rules.
 docs: build
 	$(CONTRACTS) docs > docs/events.md
+	$(CONTRACTS) docs --streams > docs/streams.md
 include benches/bench.mk
 
 ## Long property campaign: SOAK_CASES per property and event type (4 properties), shard K/N;

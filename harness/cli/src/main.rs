@@ -46,6 +46,10 @@ enum Command {
     CheckProducer(cmd::check_producer::Args),
     /// Run the gate and write one self-contained HTML report (verdict, failures, coverage, history).
     Report(cmd::report::Args),
+    /// Validate event streams, then judge them by the cross-event rules (docs/streams.md).
+    CheckStream(cmd::check_stream::Args),
+    /// Generate a valid (or, with --invalid, mutated) event stream of one family as JSON Lines.
+    GenStream(cmd::gen_stream::Args),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +69,8 @@ fn main() -> ExitCode {
         Command::FuzzProcessor(args) => cmd::fuzz_processor::run(args, &mut out),
         Command::CheckProducer(args) => cmd::check_producer::run(args, &mut out),
         Command::Report(args) => cmd::report::run(args, &mut out),
+        Command::CheckStream(args) => cmd::check_stream::run(args, &mut out),
+        Command::GenStream(args) => cmd::gen_stream::run(args, &mut out),
     };
     let flushed = out.flush();
     match result {

@@ -121,6 +121,7 @@ pub fn run(layout: &Layout) -> Report {
     fixture_checks(&registry, layout, &mut report);
     coverage_check(&registry, layout, &mut report);
     docs_check(&registry, layout, &mut report);
+    stream_checks(&registry, layout, &mut report);
     versioning(layout, &mut report);
     report
 }
@@ -534,4 +535,79 @@ fn docs_check(registry: &Registry, layout: &Layout, report: &mut Report) {
         }
     };
     report.push("docs", name, failures);
+}
+
+/// The stream rules (`specs/events/rules/`): they load and name only known event types and
+/// fields; every family's fixtures under `fixtures/streams/<family>/` (at least one passing and
+/// one violating stream each) come to exactly their expected rule ids; `docs/streams.md` is what
+/// the rule data generates (its property results are checked by a test that redoes the run).
+fn stream_checks(registry: &Registry, layout: &Layout, report: &mut Report) {
+    use crate::runner::streams::{docs, fixtures as stream_fixtures, generate, rules};
+    let rules_dir = format!("specs/{}", rules::RULES_DIR);
+    let set = match rules::load_checked(registry) {
+        Ok(s) => {
+            report.push("stream-rules", rules_dir, Vec::new());
+            s
+        }
+        Err(e) => {
+            let failures = match e {
+                rules::RulesError::Lint { problems } => problems,
+                other => vec![other.to_string()],
+            };
+            return report.push("stream-rules", rules_dir, failures);
+        }
+    };
+    let dir = layout.fixtures.with_file_name("streams");
+    let all = match stream_fixtures::load_dir(&dir) {
+        Ok(f) => f,
+        Err(e) => return report.push("stream-fixtures", "fixtures/streams", vec![e]),
+    };
+    let stems: BTreeSet<String> = set
+        .files
+        .iter()
+        .map(|f| generate::stem(&f.rel_path))
+        .collect();
+    for orphan in all.iter().map(|f| &f.family).collect::<BTreeSet<_>>() {
+        if !stems.contains(orphan) {
+            report.push(
+                "stream-fixtures",
+                format!("fixtures/streams/{orphan}"),
+                vec![format!(
+                    "names no rule file specs/{}/{orphan}{}",
+                    rules::RULES_DIR,
+                    rules::RULES_SUFFIX
+                )],
+            );
+        }
+    }
+    for family in &stems {
+        let list: Vec<_> = all.iter().filter(|f| &f.family == family).collect();
+        let mut failures = Vec::new();
+        if !list.iter().any(|f| f.expect.violations.is_empty()) {
+            failures.push(format!(
+                "fixtures/streams/{family}/ has no stream that passes"
+            ));
+        }
+        if !list.iter().any(|f| !f.expect.violations.is_empty()) {
+            failures.push(format!(
+                "fixtures/streams/{family}/ has no stream that violates a rule"
+            ));
+        }
+        for f in &list {
+            if let Some(why) = stream_fixtures::replay(registry, &set, f) {
+                failures.push(format!("{}: {why}", f.path.display()));
+            }
+        }
+        report.push("stream-fixtures", family.clone(), failures);
+    }
+    let doc = layout.events_doc.with_file_name("streams.md");
+    let want = docs::without_results(&docs::streams_markdown(&set, &[]));
+    let failures = match std::fs::read_to_string(&doc) {
+        Err(e) => vec![format!("cannot read ({e}); run `make docs`")],
+        Ok(got) if docs::without_results(&got) == want => Vec::new(),
+        Ok(_) => vec![
+            "differs from what `contracts docs --streams` generates from specs/events/rules/; do not edit it by hand: run `make docs`".to_owned(),
+        ],
+    };
+    report.push("docs", "docs/streams.md", failures);
 }

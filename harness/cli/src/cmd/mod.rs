@@ -2,6 +2,7 @@
 
 pub(crate) mod check;
 pub(crate) mod check_producer;
+pub(crate) mod check_stream;
 pub(crate) mod common;
 pub(crate) mod compat;
 pub(crate) mod coverage;
@@ -9,6 +10,7 @@ pub(crate) mod docs;
 pub(crate) mod fuzz_consumer;
 pub(crate) mod fuzz_processor;
 pub(crate) mod gen_;
+pub(crate) mod gen_stream;
 pub(crate) mod replay;
 pub(crate) mod report;
 pub(crate) mod validate;

@@ -7,5 +7,6 @@ mod gen_;
 mod output;
 mod report;
 mod sarif;
+mod streams;
 mod util;
 mod validate;

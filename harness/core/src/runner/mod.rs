@@ -5,3 +5,4 @@ pub mod compat;
 pub mod coverage;
 pub mod fuzz;
 pub mod producer;
+pub mod streams;

@@ -4,3 +4,4 @@ mod common;
 mod envelope_rules;
 mod fastpath;
 mod properties;
+mod streams;
