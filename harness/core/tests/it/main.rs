@@ -3,4 +3,6 @@
 mod common;
 mod envelope_rules;
 mod fastpath;
+mod hostile;
 mod properties;
+mod scratch;
