@@ -217,12 +217,12 @@ fn line_item(line: u64, bytes: Vec<u8>) -> Item {
 fn trim_owned(mut bytes: Vec<u8>) -> Vec<u8> {
     let end = bytes
         .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
+        .rposition(|b| !is_json_ws(*b))
         .map_or(0, |e| e + 1);
     bytes.truncate(end);
     let start = bytes
         .iter()
-        .position(|b| !b.is_ascii_whitespace())
+        .position(|b| !is_json_ws(*b))
         .unwrap_or(bytes.len());
     if start > 0 {
         bytes.drain(..start);
@@ -230,18 +230,24 @@ fn trim_owned(mut bytes: Vec<u8>) -> Vec<u8> {
     bytes
 }
 
+/// White space as RFC 8259 §2 defines it: space, tab, LF and CR only (a form feed or vertical
+/// tab around a line is part of the line, and makes it unreadable).
+fn is_json_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
 fn is_blank(bytes: &[u8]) -> bool {
-    bytes.iter().all(u8::is_ascii_whitespace)
+    bytes.iter().all(|b| is_json_ws(*b))
 }
 
 fn trim(bytes: &[u8]) -> &[u8] {
     let start = bytes
         .iter()
-        .position(|b| !b.is_ascii_whitespace())
+        .position(|b| !is_json_ws(*b))
         .unwrap_or(bytes.len());
     let end = bytes
         .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
+        .rposition(|b| !is_json_ws(*b))
         .map_or(start, |e| e + 1);
     &bytes[start..end]
 }

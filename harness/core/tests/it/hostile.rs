@@ -65,7 +65,10 @@ fn junk_after_an_early_member_is_not_certified() {
     ];
     let mut checked = 0;
     for text in valid_events() {
-        assert!(registry.validate_bytes(text.as_bytes()).is_valid(), "{text}");
+        assert!(
+            registry.validate_bytes(text.as_bytes()).is_valid(),
+            "{text}"
+        );
         for name in ["event_id", "event_type", "schema_version", "tenant_id"] {
             for junk in junks {
                 let Some(bytes) = after_member(&text, name, junk) else {
@@ -130,10 +133,26 @@ fn duplicate_members_are_refused_at_their_path() {
     let text = &valid_events()[0];
     let tenant = "\"tenant_id\":\"00000000-0000-4000-8000-000000000000\",";
     let cases = [
-        (text.replacen("\"tenant_id\":", &format!("{tenant}\"tenant_id\":"), 1), "/tenant_id"),
-        (text.replacen("\"event_id\":", "\"event_id\":\"x\",\"event_id\":", 1), "/event_id"),
-        (text.replacen("\"payload\":{", "\"payload\":{\"zz\":1,\"zz\":1,", 1), "/payload/zz"),
-        (text.replacen("\"source\":", "\"source\":{\"a\":{\"b\":1,\"b\":2}},\"source\":", 1), "/source"),
+        (
+            text.replacen("\"tenant_id\":", &format!("{tenant}\"tenant_id\":"), 1),
+            "/tenant_id",
+        ),
+        (
+            text.replacen("\"event_id\":", "\"event_id\":\"x\",\"event_id\":", 1),
+            "/event_id",
+        ),
+        (
+            text.replacen("\"payload\":{", "\"payload\":{\"zz\":1,\"zz\":1,", 1),
+            "/payload/zz",
+        ),
+        (
+            text.replacen(
+                "\"source\":",
+                "\"source\":{\"a\":{\"b\":1,\"b\":2}},\"source\":",
+                1,
+            ),
+            "/source",
+        ),
     ];
     for (bytes, path) in &cases {
         for verdict in [
@@ -193,5 +212,9 @@ fn form_feed_around_a_line_is_not_white_space() {
     let plain = format!(" \t{text}\r\n");
     let mut events = Events::new(plain.as_bytes());
     let item = events.next_item().expect("reads").expect("one item");
-    assert!(registry.validate_bytes(&item.bytes.expect("bytes")).is_valid());
+    assert!(
+        registry
+            .validate_bytes(&item.bytes.expect("bytes"))
+            .is_valid()
+    );
 }
