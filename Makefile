@@ -50,11 +50,22 @@ soak-fastpath:
 	FASTPATH_SOAK_EVENTS=$(FASTPATH_SOAK_EVENTS) $(CARGO) test --release -p contracts-core --test it fastpath_soak -- --ignored --nocapture
 
 ## cargo-fuzz targets, FUZZ_SECONDS each (installs cargo-fuzz if missing; RUSTC_BOOTSTRAP lets
-## the stable toolchain take the sanitizer flags cargo-fuzz passes).
+## the stable toolchain take the sanitizer flags cargo-fuzz passes). Seeds: every fixture event,
+## compact and pretty, and the kept findings. A finding (a crash or a disagreement between the
+## default and the reference path) is copied to corpus/fuzz/<target>/, which `make test` replays.
 FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= differential validate_bytes generate_valid
 fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
-	mkdir -p harness/fuzz/corpus/validate_bytes harness/fuzz/corpus/generate_valid
-	for f in fixtures/events/*/*.json; do python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["event"]))' "$$f" > "harness/fuzz/corpus/validate_bytes/$$(basename $$(dirname $$f))-$$(basename $$f)"; done
-	RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir harness/fuzz validate_bytes harness/fuzz/corpus/validate_bytes -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096
-	RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir harness/fuzz generate_valid harness/fuzz/corpus/generate_valid -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096
+	mkdir -p harness/fuzz/corpus/differential harness/fuzz/corpus/validate_bytes harness/fuzz/corpus/generate_valid
+	for f in fixtures/events/*/*.json; do n="$$(basename $$(dirname $$f))-$$(basename $$f .json)"; \
+	  python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["event"]; print(json.dumps(e, separators=(",",":"))); open(sys.argv[2],"w").write(json.dumps(e, indent=2))' \
+	    "$$f" "harness/fuzz/corpus/differential/$$n-pretty" > "harness/fuzz/corpus/differential/$$n"; \
+	  cp "harness/fuzz/corpus/differential/$$n" harness/fuzz/corpus/validate_bytes/; done
+	cp corpus/fuzz/differential/* harness/fuzz/corpus/differential/ 2>/dev/null || true
+	for t in $(FUZZ_TARGETS); do \
+	  RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir harness/fuzz $$t harness/fuzz/corpus/$$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -print_final_stats=1 \
+	  || { mkdir -p corpus/fuzz/$$t; cp harness/fuzz/artifacts/$$t/* corpus/fuzz/$$t/; \
+	       echo "fuzz: $$t found a failure, kept under corpus/fuzz/$$t/ (make test replays it)"; exit 1; }; \
+	done

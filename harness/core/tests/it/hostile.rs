@@ -218,3 +218,28 @@ fn form_feed_around_a_line_is_not_white_space() {
             .is_valid()
     );
 }
+
+/// Every input the fuzz targets kept under `corpus/fuzz/<target>/` (raw bytes, one per file):
+/// the default path gives the reference verdict, and a rejection says why.
+#[test]
+fn fuzz_findings_replay() {
+    let (registry, _) = setup();
+    let dir = root().join("corpus/fuzz");
+    let mut replayed = 0;
+    for target in std::fs::read_dir(&dir).expect("corpus/fuzz") {
+        let target = target.expect("entry").path();
+        for file in std::fs::read_dir(&target).expect("target dir") {
+            let file = file.expect("entry").path();
+            let bytes = std::fs::read(&file).expect("read finding");
+            let (default, _) = both(registry, &bytes);
+            assert_eq!(
+                default.is_valid(),
+                default.violations.is_empty(),
+                "{}",
+                file.display()
+            );
+            replayed += 1;
+        }
+    }
+    assert!(replayed >= 7, "{replayed} findings replayed from {}", dir.display());
+}
