@@ -292,3 +292,22 @@ fn stats_print_a_rate_on_stderr() {
     assert_eq!(code(&o), 0);
     assert!(stderr(&o).contains("events/s"), "{}", stderr(&o));
 }
+
+/// `--jobs` is bounded: 0, 257 and `u64::MAX` are usage errors (exit 2) naming the range, and
+/// the largest accepted value still judges every line.
+#[test]
+fn jobs_out_of_range_is_a_usage_error() {
+    let event = a_valid_event().to_string();
+    for jobs in ["0", "257", "1000000", "18446744073709551615"] {
+        let o = contracts_stdin(&["validate", "--jobs", jobs], event.as_bytes());
+        assert_eq!(code(&o), 2, "--jobs {jobs}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("1..=256"),
+            "--jobs {jobs}: {}",
+            stderr(&o)
+        );
+    }
+    let o = contracts_stdin(&["validate", "--jobs", "256"], event.as_bytes());
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("1 events: 1 valid"), "{}", stdout(&o));
+}

@@ -241,5 +241,9 @@ fn fuzz_findings_replay() {
             replayed += 1;
         }
     }
-    assert!(replayed >= 7, "{replayed} findings replayed from {}", dir.display());
+    assert!(
+        replayed >= 7,
+        "{replayed} findings replayed from {}",
+        dir.display()
+    );
 }
