@@ -54,6 +54,18 @@ pub enum RegistryError {
         /// Why it is refused.
         message: String,
     },
+    /// `$ref`s (or in-place applicators) that lead back to where they started without reading
+    /// any part of the instance: evaluating them never ends (JSON Schema 2020-12 Core §9.4.1).
+    #[error(
+        "specs/{file}: $ref cycle with no base case: {}: evaluation would loop on the same instance forever (JSON Schema 2020-12 Core §9.4.1)",
+        cycle.join(" -> ")
+    )]
+    RefCycle {
+        /// The file where the cycle was entered, relative to the specs root.
+        file: String,
+        /// The schema locations of the cycle, `file#pointer`, its first repeated at the end.
+        cycle: Vec<String>,
+    },
     /// The files could not be indexed for `$ref` resolution.
     #[error("{file}: cannot resolve references: {message}")]
     Resolve {

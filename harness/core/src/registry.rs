@@ -124,6 +124,7 @@ impl Registry {
             meta_validate(doc)?;
             check_refs(doc, &docs)?;
         }
+        check_ref_cycles(&docs)?;
         let resources = docs
             .values()
             .map(|d| (format!("{BASE_URI}{}", d.rel_path), (*d.value).clone()));
@@ -475,6 +476,106 @@ fn check_refs(doc: &SchemaDoc, docs: &BTreeMap<String, SchemaDoc>) -> Result<(),
         check_target(&Some(resolved), docs).map_err(err)?;
     }
     Ok(())
+}
+
+/// Keywords that apply a subschema to the same instance location (JSON Schema 2020-12 Core
+/// §10.2): a cycle made only of these and `$ref`s never reaches a smaller part of the instance.
+const IN_PLACE: [&str; 6] = ["not", "if", "then", "else", "$ref", "$dynamicRef"];
+const IN_PLACE_LISTS: [&str; 3] = ["allOf", "anyOf", "oneOf"];
+
+/// Refuse a cycle of `$ref`s and in-place applicators: `a -> b -> a` with nothing that descends
+/// into the instance on the way (a recursive tree whose `$ref` sits under `properties` or `items`
+/// has a base case, the instance's depth, and is fine).
+fn check_ref_cycles(docs: &BTreeMap<String, SchemaDoc>) -> Result<(), RegistryError> {
+    let values: BTreeMap<String, Arc<Value>> = docs
+        .iter()
+        .map(|(k, d)| (k.clone(), Arc::clone(&d.value)))
+        .collect();
+    // 1: on the current path, 2: finished (no cycle through it).
+    let mut state: HashMap<(String, String), u8> = HashMap::new();
+    let mut path: Vec<(String, String)> = Vec::new();
+    for (file, doc) in &values {
+        let mut starts = Vec::new();
+        every_object(doc, String::new(), &mut starts);
+        for pointer in starts {
+            if let Some(cycle) = cycle_from(&values, (file.clone(), pointer), &mut state, &mut path)
+            {
+                return Err(RegistryError::RefCycle {
+                    file: cycle.first().map(|(f, _)| f.clone()).unwrap_or_default(),
+                    cycle: cycle.iter().map(|(f, p)| format!("{f}#{p}")).collect(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Pointers of every object in `value` (schemas and the maps holding them alike).
+fn every_object(value: &Value, pointer: String, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                every_object(v, format!("{pointer}/{}", escape_pointer(k)), out);
+            }
+            out.push(pointer);
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                every_object(v, format!("{pointer}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Depth-first over in-place edges from `node`; the cycle, first node repeated last, if any.
+fn cycle_from(
+    docs: &BTreeMap<String, Arc<Value>>,
+    node: (String, String),
+    state: &mut HashMap<(String, String), u8>,
+    path: &mut Vec<(String, String)>,
+) -> Option<Vec<(String, String)>> {
+    match state.get(&node) {
+        Some(2) => return None,
+        Some(_) => {
+            let at = path.iter().position(|n| *n == node).unwrap_or(0);
+            let mut cycle = path[at..].to_vec();
+            cycle.push(node);
+            return Some(cycle);
+        }
+        None => {}
+    }
+    let Some(Value::Object(schema)) = docs.get(&node.0).and_then(|d| d.pointer(&node.1)) else {
+        state.insert(node, 2);
+        return None;
+    };
+    let mut next = Vec::new();
+    for (k, v) in schema {
+        let here = format!("{}/{}", node.1, escape_pointer(k));
+        match (k.as_str(), v) {
+            ("$ref" | "$dynamicRef", Value::String(r)) => {
+                // Unresolvable references are `check_refs`' to report.
+                if let Ok((_, file, pointer)) = resolve_ref(docs, r, &node.0) {
+                    next.push((file, pointer.to_owned()));
+                }
+            }
+            (k, Value::Object(_)) if IN_PLACE.contains(&k) => next.push((node.0.clone(), here)),
+            (k, Value::Array(items)) if IN_PLACE_LISTS.contains(&k) => {
+                next.extend((0..items.len()).map(|i| (node.0.clone(), format!("{here}/{i}"))));
+            }
+            _ => {}
+        }
+    }
+    state.insert(node.clone(), 1);
+    path.push(node.clone());
+    for n in next {
+        if let Some(cycle) = cycle_from(docs, n, state, path) {
+            return Some(cycle);
+        }
+    }
+    path.pop();
+    state.insert(node, 2);
+    None
 }
 
 fn check_target(

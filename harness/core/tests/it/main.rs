@@ -4,5 +4,6 @@ mod common;
 mod envelope_rules;
 mod fastpath;
 mod hostile;
+mod loading;
 mod properties;
 mod scratch;

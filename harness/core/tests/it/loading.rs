@@ -1,0 +1,75 @@
+//! What the registry refuses to load, and how it says so: each error names the file and what
+//! to look at, and nothing is fetched.
+
+use crate::scratch::{Specs, event, type_schema};
+use serde_json::{Value, json};
+
+/// A scratch event type whose type file carries `defs` next to a payload schema `payload`.
+fn with_defs(specs: &Specs, event_type: &str, payload: Value, defs: Value) {
+    let mut schema = type_schema(event_type, payload);
+    schema["$defs"] = defs;
+    specs.write(
+        &format!("events/types/{event_type}.v1.schema.json"),
+        &schema,
+    );
+}
+
+/// `a -> b -> a` with nothing between that reads the instance loaded silently and judged every
+/// event valid; it is refused at load, naming the cycle.
+#[test]
+fn ref_cycle_without_base_case_is_refused_naming_the_cycle() {
+    let cases = [
+        json!({"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}),
+        json!({"a": {"allOf": [{"$ref": "#/$defs/b"}]}, "b": {"not": {"$ref": "#/$defs/a"}}}),
+        json!({"a": {"anyOf": [{"type": "string"}, {"$ref": "#/$defs/b"}]}, "b": {"if": true, "then": {"$ref": "#/$defs/a"}}}),
+    ];
+    for defs in cases {
+        let specs = Specs::new();
+        with_defs(
+            &specs,
+            "scratch.cycle",
+            json!({"$ref": "#/$defs/a"}),
+            defs.clone(),
+        );
+        let err = specs
+            .load()
+            .expect_err("a cycle without base case is refused");
+        let text = err.to_string();
+        assert!(
+            text.contains("$ref cycle with no base case")
+                && text.contains("events/types/scratch.cycle.v1.schema.json#/$defs/a")
+                && text.contains("#/$defs/b"),
+            "{defs}: {text}"
+        );
+    }
+}
+
+/// Recursion through `properties` or `items` reads a smaller part of the instance each time:
+/// it has a base case, loads, and is judged.
+#[test]
+fn recursion_through_the_instance_loads_and_judges() {
+    let specs = Specs::new();
+    let node = json!({"type": "object", "properties": {
+        "name": {"type": "string"},
+        "children": {"type": "array", "items": {"$ref": "#/$defs/node"}}
+    }, "additionalProperties": false});
+    with_defs(
+        &specs,
+        "scratch.tree",
+        json!({"$ref": "#/$defs/node"}),
+        json!({"node": node}),
+    );
+    let registry = specs.load().expect("recursive tree loads");
+    let good = json!({"name": "a", "children": [{"name": "b", "children": []}]});
+    let bad = json!({"name": "a", "children": [{"name": 1}]});
+    for (payload, valid) in [(good, true), (bad, false)] {
+        let text = event("scratch.tree", &payload);
+        for verdict in [
+            registry.validate_bytes(text.as_bytes()),
+            registry
+                .validate_bytes_reference(text.as_bytes(), contracts_core::validate::Detail::All),
+        ] {
+            assert_eq!(verdict.is_valid(), valid, "{payload}: {verdict:?}");
+        }
+    }
+}
