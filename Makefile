@@ -58,10 +58,12 @@ FUZZ_TARGETS ?= differential validate_bytes generate_valid
 fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	mkdir -p harness/fuzz/corpus/differential harness/fuzz/corpus/validate_bytes harness/fuzz/corpus/generate_valid
-	for f in fixtures/events/*/*.json; do n="$$(basename $$(dirname $$f))-$$(basename $$f .json)"; \
-	  python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["event"]; print(json.dumps(e, separators=(",",":"))); open(sys.argv[2],"w").write(json.dumps(e, indent=2))' \
-	    "$$f" "harness/fuzz/corpus/differential/$$n-pretty" > "harness/fuzz/corpus/differential/$$n"; \
-	  cp "harness/fuzz/corpus/differential/$$n" harness/fuzz/corpus/validate_bytes/; done
+	python3 -c 'import glob,json,os,shutil; \
+	  [(open(f"harness/fuzz/corpus/differential/{n}","w").write(json.dumps(e,separators=(",",":"))), \
+	    open(f"harness/fuzz/corpus/differential/{n}-pretty","w").write(json.dumps(e,indent=2)), \
+	    shutil.copy(f"harness/fuzz/corpus/differential/{n}","harness/fuzz/corpus/validate_bytes/")) \
+	   for p in sorted(glob.glob("fixtures/events/*/*.json")) \
+	   for n, e in [(os.path.basename(os.path.dirname(p)) + "-" + os.path.basename(p)[:-5], json.load(open(p))["event"])]]'
 	cp corpus/fuzz/differential/* harness/fuzz/corpus/differential/ 2>/dev/null || true
 	for t in $(FUZZ_TARGETS); do \
 	  RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir harness/fuzz $$t harness/fuzz/corpus/$$t -- \
