@@ -10,7 +10,7 @@ pub(crate) enum CliError {
     #[error("usage: {0}")]
     Usage(String),
     /// A file or stream could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: String,
         #[source]

@@ -11,6 +11,15 @@ pub enum RegistryError {
         /// The path looked for.
         file: String,
     },
+    /// A directory under the specs root leads back to one already walked (a symbolic link
+    /// loop).
+    #[error("{file}: symbolic link loop: leads back to {target}, already read")]
+    SymlinkLoop {
+        /// The directory reached through the link.
+        file: String,
+        /// The directory it resolves to.
+        target: String,
+    },
     /// A file could not be read.
     #[error("{file}: cannot read")]
     Io {

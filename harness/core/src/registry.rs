@@ -343,7 +343,8 @@ fn load_docs(root: &Path) -> Result<BTreeMap<String, SchemaDoc>, RegistryError> 
         });
     }
     let mut files = Vec::new();
-    collect_schema_files(&events, &mut files)?;
+    let mut visited = std::collections::HashSet::new();
+    collect_schema_files(&events, &mut visited, &mut files)?;
     files.sort();
     let mut docs = BTreeMap::new();
     for path in files {
@@ -370,15 +371,29 @@ fn load_docs(root: &Path) -> Result<BTreeMap<String, SchemaDoc>, RegistryError> 
     Ok(docs)
 }
 
-fn collect_schema_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), RegistryError> {
+/// Every `*.schema.json` under `dir`, following symbolic links but never into a directory
+/// already walked (a link back up the tree would otherwise be followed until the system's
+/// 40-level limit).
+fn collect_schema_files(
+    dir: &Path,
+    visited: &mut std::collections::HashSet<PathBuf>,
+    out: &mut Vec<PathBuf>,
+) -> Result<(), RegistryError> {
     let io = |source| RegistryError::Io {
         file: dir.display().to_string(),
         source,
     };
+    let real = dir.canonicalize().map_err(io)?;
+    if !visited.insert(real.clone()) {
+        return Err(RegistryError::SymlinkLoop {
+            file: dir.display().to_string(),
+            target: real.display().to_string(),
+        });
+    }
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let path = entry.map_err(io)?.path();
         if path.is_dir() {
-            collect_schema_files(&path, out)?;
+            collect_schema_files(&path, visited, out)?;
         } else if path
             .file_name()
             .and_then(|n| n.to_str())
@@ -451,6 +466,11 @@ fn check_refs(doc: &SchemaDoc, docs: &BTreeMap<String, SchemaDoc>) -> Result<(),
         let (target, _fragment) = reference.split_once('#').unwrap_or((&reference, ""));
         if target.is_empty() {
             continue; // same document
+        }
+        if target.starts_with('/') {
+            return Err(err(
+                "absolute path refused: a $ref names a schema file relative to the one it is in (specs are never read from outside their tree)".into(),
+            ));
         }
         if let Some((scheme, rest)) = split_scheme(target) {
             if scheme != "file" {

@@ -428,3 +428,13 @@ fn jobs_out_of_range_is_a_usage_error() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stdout(&o).contains("1 events: 1 valid"), "{}", stdout(&o));
 }
+
+/// A missing input file is named once, its cause once (it was printed twice).
+#[test]
+fn missing_file_cause_is_printed_once() {
+    let o = contracts(&["validate", "/nonexistent/events.jsonl"]);
+    assert_eq!(code(&o), 2);
+    let err = stderr(&o);
+    assert!(err.contains("/nonexistent/events.jsonl"), "{err}");
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+}

@@ -73,3 +73,48 @@ fn recursion_through_the_instance_loads_and_judges() {
         }
     }
 }
+
+/// `"$ref": "/etc/passwd"` was reported as a missing file under `events/types/`: an absolute
+/// path is refused as such.
+#[test]
+fn absolute_ref_is_refused_as_absolute() {
+    let specs = Specs::new();
+    specs.event_type("scratch.abs", json!({"$ref": "/etc/passwd"}));
+    let text = specs.load().expect_err("refused").to_string();
+    assert!(
+        text.contains("absolute path refused") && !text.contains("no schema file"),
+        "{text}"
+    );
+}
+
+/// A directory link back up the specs tree was followed 40 levels deep; it is named as a loop.
+#[cfg(unix)]
+#[test]
+fn symlink_loop_under_specs_is_named() {
+    let specs = Specs::new();
+    specs.event_type("scratch.ok", json!({"type": "object"}));
+    std::os::unix::fs::symlink("..", specs.path().join("events/types/up")).expect("symlink");
+    let text = specs.load().expect_err("refused").to_string();
+    assert!(text.contains("symbolic link loop"), "{text}");
+}
+
+/// A UTF-8 byte order mark before an event is named, not "expected value at line 1 column 1".
+#[test]
+fn byte_order_mark_is_named() {
+    let specs = Specs::new();
+    specs.event_type("scratch.bom", json!({"type": "object"}));
+    let registry = specs.load().expect("loads");
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend_from_slice(event("scratch.bom", &json!({})).as_bytes());
+    for verdict in [
+        registry.validate_bytes(&bytes),
+        registry.validate_bytes_reference(&bytes, contracts_core::validate::Detail::All),
+    ] {
+        assert_eq!(verdict.status, contracts_core::Status::Unreadable);
+        assert!(
+            verdict.violations[0].message.contains("byte order mark"),
+            "{:?}",
+            verdict.violations
+        );
+    }
+}
