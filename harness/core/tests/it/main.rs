@@ -7,3 +7,4 @@ mod hostile;
 mod loading;
 mod properties;
 mod scratch;
+mod suite;
