@@ -119,10 +119,11 @@ impl Registry {
     /// annotations disagree, or a schema the validator cannot compile.
     pub fn load(root: &Path) -> Result<Self, RegistryError> {
         let docs = load_docs(root)?;
+        let ids = embedded_ids(&docs);
         for doc in docs.values() {
             check_dialect(doc)?;
             meta_validate(doc)?;
-            check_refs(doc, &docs)?;
+            check_refs(doc, &docs, &ids)?;
         }
         check_ref_cycles(&docs)?;
         let resources = docs
@@ -452,10 +453,40 @@ fn meta_validate(doc: &SchemaDoc) -> Result<(), RegistryError> {
 }
 
 /// Refuse remote `$ref`s and any `$ref` whose target leaves the specs tree or names no loaded file.
-fn check_refs(doc: &SchemaDoc, docs: &BTreeMap<String, SchemaDoc>) -> Result<(), RegistryError> {
+///
+/// References resolve as JSON Schema 2020-12 says (Core §8.2.1): against the base URI of the
+/// nearest enclosing `$id`, else the file's own URI. A reference whose document is an embedded
+/// resource (some loaded schema's `$id`) is accepted and left to the `jsonschema` registry, which
+/// holds every loaded file and never fetches anything.
+fn check_refs(
+    doc: &SchemaDoc,
+    docs: &BTreeMap<String, SchemaDoc>,
+    ids: &std::collections::HashSet<String>,
+) -> Result<(), RegistryError> {
     let mut refs = Vec::new();
     collect_refs(&doc.value, String::new(), &mut refs);
+    let file_uri = format!("{BASE_URI}{}", doc.rel_path);
     for (pointer, reference) in refs {
+        let base = base_at(&doc.value, &pointer, &file_uri);
+        let resolved = resolve_uri(&base, &reference);
+        if resolved
+            .as_deref()
+            .is_some_and(|r| ids.contains(document_part(r)))
+        {
+            continue; // an embedded resource of a loaded file
+        }
+        if base != file_uri {
+            return Err(RegistryError::Ref {
+                file: doc.rel_path.clone(),
+                line: line_of_text(&doc.text, &reference),
+                pointer: pointer.clone(),
+                reference: reference.clone(),
+                message: format!(
+                    "resolves to {} against the base URI {base} (from $id): no loaded schema has that $id, and schemas are never fetched",
+                    resolved.as_deref().unwrap_or("an invalid URI")
+                ),
+            });
+        }
         let err = |message: String| RegistryError::Ref {
             file: doc.rel_path.clone(),
             line: line_of_text(&doc.text, &reference),
@@ -598,6 +629,91 @@ fn cycle_from(
     None
 }
 
+/// `reference` resolved against `base` (RFC 3986 §5.2), or `None` when either is no URI.
+fn resolve_uri(base: &str, reference: &str) -> Option<String> {
+    let base = jsonschema::uri::from_str(base).ok()?;
+    jsonschema::uri::resolve_against(&base.borrow(), reference)
+        .ok()
+        .map(|u| u.as_str().to_owned())
+}
+
+/// A URI without its fragment.
+fn document_part(uri: &str) -> &str {
+    uri.split_once('#').map_or(uri, |(d, _)| d)
+}
+
+/// The base URI in effect at the member `pointer` of `root`: each `$id` on the way from the root
+/// (the member's own object included) resolves against the one before, starting from `file_uri`.
+fn base_at(root: &Value, pointer: &str, file_uri: &str) -> String {
+    let mut base = file_uri.to_owned();
+    let mut at = root;
+    let tokens: Vec<&str> = pointer.split('/').skip(1).collect();
+    for (i, token) in tokens.iter().enumerate() {
+        if let Some(id) = at.get("$id").and_then(Value::as_str) {
+            if let Some(b) = resolve_uri(&base, id) {
+                base = document_part(&b).to_owned();
+            }
+        }
+        if i + 1 == tokens.len() {
+            break; // the `$ref` member itself
+        }
+        let token = token.replace("~1", "/").replace("~0", "~");
+        let next = match at {
+            Value::Object(map) => map.get(&token),
+            Value::Array(items) => token.parse::<usize>().ok().and_then(|i| items.get(i)),
+            _ => None,
+        };
+        match next {
+            Some(n) => at = n,
+            None => break,
+        }
+    }
+    base
+}
+
+/// The URI (without fragment) of every embedded resource: each `$id` of every loaded file,
+/// resolved against its enclosing base.
+fn embedded_ids(docs: &BTreeMap<String, SchemaDoc>) -> std::collections::HashSet<String> {
+    fn walk(v: &Value, base: &str, out: &mut std::collections::HashSet<String>) {
+        match v {
+            Value::Object(map) => {
+                let mut here = base.to_owned();
+                if let Some(id) = map.get("$id").and_then(Value::as_str) {
+                    if let Some(b) = resolve_uri(base, id) {
+                        here = document_part(&b).to_owned();
+                        out.insert(here.clone());
+                    }
+                }
+                for child in map.values() {
+                    walk(child, &here, out);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|c| walk(c, base, out)),
+            _ => {}
+        }
+    }
+    let mut out = std::collections::HashSet::new();
+    for doc in docs.values() {
+        walk(&doc.value, &format!("{BASE_URI}{}", doc.rel_path), &mut out);
+    }
+    out
+}
+
+/// Whether `v` holds `$id`, `$anchor` or `$dynamicAnchor` anywhere: then its `$ref`s resolve
+/// against bases the compilers that read schema files as paths do not model.
+fn has_embedded_resources(v: &Value) -> bool {
+    match v {
+        Value::Object(map) => {
+            map.contains_key("$id")
+                || map.contains_key("$anchor")
+                || map.contains_key("$dynamicAnchor")
+                || map.values().any(has_embedded_resources)
+        }
+        Value::Array(items) => items.iter().any(has_embedded_resources),
+        _ => false,
+    }
+}
+
 fn check_target(
     resolved: &Option<String>,
     docs: &BTreeMap<String, SchemaDoc>,
@@ -624,12 +740,19 @@ fn split_scheme(s: &str) -> Option<(&str, &str)> {
 /// Where a relative `$ref` met in the schema file `base` points: the target schema, its file
 /// and its JSON pointer, for the compilers that read the schemas themselves (the fast path's and
 /// the error collector's). `Err` for a reference with a scheme, one that leaves the tree, a
-/// pointer with escapes (`~`, `%`: neither compiler models them), a missing file or target.
+/// pointer with escapes (`~`, `%`: neither compiler models them), a missing file or target, and
+/// a file with embedded resources (`$id`, `$anchor`, `$dynamicAnchor`: its references resolve
+/// against bases these compilers do not track, so the file stays on the reference path).
 pub(crate) fn resolve_ref<'d, 'r>(
     docs: &'d BTreeMap<String, Arc<Value>>,
     reference: &'r str,
     base: &str,
 ) -> Result<(&'d Value, String, &'r str), String> {
+    if docs.get(base).is_some_and(|d| has_embedded_resources(d)) {
+        return Err(format!(
+            "$ref {reference} in {base}: $id or $anchor resolution is the reference path's"
+        ));
+    }
     let (file, pointer) = reference.split_once('#').unwrap_or((reference, ""));
     let file = if file.is_empty() {
         base.to_owned()
@@ -646,6 +769,11 @@ pub(crate) fn resolve_ref<'d, 'r>(
     let doc = docs
         .get(&file)
         .ok_or_else(|| format!("$ref {reference}: no file {file}"))?;
+    if has_embedded_resources(doc) {
+        return Err(format!(
+            "$ref {reference}: {file} has $id or $anchor, resolved by the reference path"
+        ));
+    }
     if pointer.contains('%') || pointer.contains('~') {
         return Err(format!("$ref {reference}: escaped pointer"));
     }

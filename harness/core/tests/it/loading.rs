@@ -118,3 +118,79 @@ fn byte_order_mark_is_named() {
         );
     }
 }
+
+/// `$ref`s relative to an embedded `$id`, to an `$anchor` and `$dynamicRef`s were refused
+/// because the loader resolved against file paths only. They resolve as 2020-12 says (offline:
+/// every resource is a loaded file or embedded in one); the fast path and the error collector
+/// leave such files to the reference path, listed as fallbacks, and the verdicts agree.
+#[test]
+fn id_anchor_and_dynamic_refs_resolve_offline() {
+    let specs = Specs::new();
+    specs.write(
+        "events/scratch/tree.schema.json",
+        &json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": "http://x/tree",
+            "$dynamicAnchor": "node",
+            "type": "object",
+            "properties": {
+                "value": {"type": "number"},
+                "subtree": {"$ref": "node"},
+                "label": {"$ref": "#leaf"},
+                "children": {"type": "array", "items": {"$dynamicRef": "#node"}}
+            },
+            "$defs": {
+                "node": {"$id": "node", "type": "object", "properties": {
+                    "value": {"type": "number"}, "subtree": {"$ref": "tree"}}},
+                "leaf": {"$anchor": "leaf", "type": "string", "maxLength": 3}
+            }
+        }),
+    );
+    specs.event_type(
+        "scratch.idref",
+        json!({"$ref": "../scratch/tree.schema.json"}),
+    );
+    let registry = specs.load().expect("$id, $anchor and $dynamicRef resolve");
+    assert!(
+        registry
+            .fast_path()
+            .fallbacks()
+            .iter()
+            .any(|f| f.event_type == "scratch.idref"),
+        "left to the reference path: {:?}",
+        registry.fast_path().fallbacks()
+    );
+    let cases = [
+        (
+            json!({"value": 1, "subtree": {"value": 2, "subtree": {"value": 3}}}),
+            true,
+        ),
+        (json!({"subtree": {"subtree": {"value": "x"}}}), false),
+        (json!({"label": "abc"}), true),
+        (json!({"label": "abcd"}), false),
+        (
+            json!({"children": [{"value": 1, "children": [{"label": "ab"}]}]}),
+            true,
+        ),
+        (json!({"children": [{"children": [{"label": 7}]}]}), false),
+    ];
+    for (payload, valid) in cases {
+        let text = event("scratch.idref", &payload);
+        let default = registry.validate_bytes(text.as_bytes());
+        let reference = registry
+            .validate_bytes_reference(text.as_bytes(), contracts_core::validate::Detail::All);
+        assert_eq!(default, reference, "{payload}");
+        assert_eq!(reference.is_valid(), valid, "{payload}: {reference:?}");
+    }
+    // An `$id`-relative reference to a resource nobody defines is still refused, naming it.
+    let specs = Specs::new();
+    specs.event_type(
+        "scratch.missing",
+        json!({"$id": "http://x/a", "$ref": "elsewhere"}),
+    );
+    let text = specs.load().expect_err("refused").to_string();
+    assert!(
+        text.contains("http://x/elsewhere") && text.contains("never fetched"),
+        "{text}"
+    );
+}
