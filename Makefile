@@ -5,7 +5,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 CONTRACTS := $(TARGET_DIR)/debug/contracts
 NEXTEST := $(shell command -v cargo-nextest 2>/dev/null)
 
-.PHONY: all build validate-contracts test lint fmt docs bench bench-baseline bench-compare soak soak-fastpath fuzz
+.PHONY: all build validate-contracts test lint fmt docs bench bench-baseline bench-compare soak soak-fastpath soak-bytes fuzz
 
 all: validate-contracts test
 
@@ -43,11 +43,18 @@ include benches/bench.mk
 SOAK_CASES ?= 25000
 SHARD ?= 1/1
 FASTPATH_SOAK_EVENTS ?= 1000000
-soak: soak-fastpath
+BYTE_EDIT_SOAK_EVENTS ?= 1000000
+soak: soak-fastpath soak-bytes
 	PROPTEST_CASES=$(SOAK_CASES) SOAK_SHARD=$(SHARD) $(CARGO) test --release -p contracts-core --test it properties -- --nocapture
 
 soak-fastpath:
 	FASTPATH_SOAK_EVENTS=$(FASTPATH_SOAK_EVENTS) $(CARGO) test --release -p contracts-core --test it fastpath_soak -- --ignored --nocapture
+
+## Byte edits of every valid fixture (one to four bytes, rotated members, a repeated member):
+## the default path and the reference path agree on BYTE_EDIT_SOAK_EVENTS events; a disagreement
+## is kept under corpus/fuzz/differential/.
+soak-bytes:
+	BYTE_EDIT_SOAK_EVENTS=$(BYTE_EDIT_SOAK_EVENTS) $(CARGO) test --release -p contracts-core --test it byte_edit_soak -- --ignored --nocapture
 
 ## cargo-fuzz targets, FUZZ_SECONDS each (installs cargo-fuzz if missing; RUSTC_BOOTSTRAP lets
 ## the stable toolchain take the sanitizer flags cargo-fuzz passes). Seeds: every fixture event,

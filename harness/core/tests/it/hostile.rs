@@ -247,3 +247,143 @@ fn fuzz_findings_replay() {
         dir.display()
     );
 }
+
+/// A small deterministic generator (xorshift64*), so that a soak is the same bytes every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next() % (n.max(1) as u64)).unwrap_or(0)
+    }
+}
+
+/// Bytes that change meaning in JSON, or break it.
+const EDIT_BYTES: &[u8] = b"{}[]:,\"\\ \t\n\r\x0c\x0b\x00\xff\xc3\xa9-+.eE0179afnrtux/";
+
+/// One edited event: one to four byte replacements, insertions or deletions of `base`, its
+/// members rotated, or one member written twice.
+fn edit(base: &[u8], rng: &mut Rng) -> Vec<u8> {
+    let mut v = base.to_vec();
+    match rng.below(8) {
+        0 => {
+            // Rotate the top-level members (member order must not matter).
+            if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(base) {
+                let mut members: Vec<_> = map.into_iter().collect();
+                let len = members.len();
+                let turn = 1 + rng.below(len.max(2) - 1);
+                members.rotate_left(turn.min(len));
+                v = serde_json::to_vec(&Value::Object(members.into_iter().collect()))
+                    .expect("json");
+            }
+        }
+        1 => {
+            // A member written twice, at the top level.
+            if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(base) {
+                let (k, x) = map.iter().nth(rng.below(map.len())).expect("a member");
+                let member = format!(",{}:{x}", Value::from(k.as_str()));
+                let at = v.iter().rposition(|&c| c == b'}').unwrap_or(v.len());
+                v.splice(at..at, member.bytes());
+            }
+        }
+        n => {
+            for _ in 0..=(n % 4) {
+                let at = rng.below(v.len() + 1);
+                let byte = EDIT_BYTES[rng.below(EDIT_BYTES.len())];
+                match rng.below(3) {
+                    0 if at < v.len() => v[at] = byte,
+                    1 if at < v.len() => {
+                        v.remove(at);
+                    }
+                    _ => v.insert(at, byte),
+                }
+            }
+        }
+    }
+    v
+}
+
+/// Edit valid fixtures `events` times; every disagreement is saved under
+/// `corpus/fuzz/differential/` (raw bytes, replayed by [`fuzz_findings_replay`]).
+fn byte_edit_differential(events: u64, seed: u64) -> (u64, u64, Vec<String>) {
+    let (registry, _) = setup();
+    let bases: Vec<Vec<u8>> = valid_events()
+        .into_iter()
+        .flat_map(|t| {
+            let pretty =
+                serde_json::to_vec_pretty(&serde_json::from_str::<Value>(&t).expect("json"))
+                    .expect("json");
+            [t.into_bytes(), pretty]
+        })
+        .collect();
+    let mut rng = Rng(seed | 1);
+    let (mut n, mut valid) = (0, 0);
+    let mut bad = Vec::new();
+    while n < events {
+        let base = &bases[rng.below(bases.len())];
+        let bytes = edit(base, &mut rng);
+        n += 1;
+        let default = registry.validate_bytes(&bytes);
+        let reference = registry.validate_bytes_reference(&bytes, Detail::All);
+        valid += u64::from(reference.is_valid());
+        let key = |v: &Verdict| {
+            (
+                v.status,
+                v.violations
+                    .iter()
+                    .map(|x| (x.keyword.clone(), x.instance_path.clone()))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        if key(&default) != key(&reference) {
+            let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+            });
+            let file = root().join(format!("corpus/fuzz/differential/soak-{hash:016x}"));
+            std::fs::write(&file, &bytes).expect("save finding");
+            bad.push(format!(
+                "{}: default {:?}, reference {:?}",
+                file.display(),
+                key(&default),
+                key(&reference)
+            ));
+        }
+    }
+    (n, valid, bad)
+}
+
+/// Byte edits of every valid fixture: the default path gives the reference verdict.
+#[test]
+fn byte_edits_of_fixtures_get_the_reference_verdict() {
+    let (n, valid, bad) = byte_edit_differential(3_000, 0x00be_d175);
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    assert!(valid > 0 && valid < n, "{valid} of {n} edited events valid");
+}
+
+/// The soak: `BYTE_EDIT_SOAK_EVENTS` edited events (default 1,000,000), `make soak`.
+#[test]
+#[ignore = "soak: run with --release --ignored"]
+fn byte_edit_soak() {
+    #![allow(clippy::print_stderr, reason = "the soak prints what it covered")]
+    let target: u64 = std::env::var("BYTE_EDIT_SOAK_EVENTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
+    let started = std::time::Instant::now();
+    let (n, valid, bad) = byte_edit_differential(target, 0x50a4_b17e);
+    eprintln!(
+        "byte-edit soak: {n} edited events ({valid} valid by the reference), {} disagreements, {:.1} s",
+        bad.len(),
+        started.elapsed().as_secs_f64()
+    );
+    for b in bad.iter().take(20) {
+        eprintln!("  {b}");
+    }
+    assert!(bad.is_empty());
+}
