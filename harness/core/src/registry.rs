@@ -197,10 +197,7 @@ impl Registry {
             );
         }
         let (fast, collector) = {
-            let files: BTreeMap<String, Arc<Value>> = docs
-                .iter()
-                .map(|(k, d)| (k.clone(), Arc::clone(&d.value)))
-                .collect();
+            let files = compiled_files(&docs);
             let mut contracts: Vec<(String, u64, String)> = by_type
                 .values()
                 .flat_map(BTreeMap::values)
@@ -561,14 +558,17 @@ fn check_ref_cycles(docs: &BTreeMap<String, SchemaDoc>) -> Result<(), RegistryEr
     Ok(())
 }
 
-/// Pointers of every object in `value` (schemas and the maps holding them alike).
+/// Pointers of every object in `value` holding a `$ref` or `$dynamicRef`: a cycle of in-place
+/// edges must take one (the others only go deeper into the document).
 fn every_object(value: &Value, pointer: String, out: &mut Vec<String>) {
     match value {
         Value::Object(map) => {
             for (k, v) in map {
                 every_object(v, format!("{pointer}/{}", escape_pointer(k)), out);
             }
-            out.push(pointer);
+            if map.contains_key("$ref") || map.contains_key("$dynamicRef") {
+                out.push(pointer);
+            }
         }
         Value::Array(items) => {
             for (i, v) in items.iter().enumerate() {
@@ -699,8 +699,22 @@ fn embedded_ids(docs: &BTreeMap<String, SchemaDoc>) -> std::collections::HashSet
     out
 }
 
-/// Whether `v` holds `$id`, `$anchor` or `$dynamicAnchor` anywhere: then its `$ref`s resolve
-/// against bases the compilers that read schema files as paths do not model.
+/// Why a file is missing from the compilers' set, said wherever one reports a missing file.
+pub(crate) const EMBEDDED_NOTE: &str =
+    " (files with $id, $anchor or $dynamicAnchor are left to the reference path)";
+
+/// The files the fast path and the error collector compile: every loaded file without embedded
+/// resources. A file with `$id`, `$anchor` or `$dynamicAnchor` has `$ref`s that resolve against
+/// bases these compilers (which read schema files as paths) do not model, so it, and every
+/// contract reaching it, stays on the reference path rather than resolve against a wrong base.
+fn compiled_files(docs: &BTreeMap<String, SchemaDoc>) -> BTreeMap<String, Arc<Value>> {
+    docs.iter()
+        .filter(|(_, d)| !has_embedded_resources(&d.value))
+        .map(|(k, d)| (k.clone(), Arc::clone(&d.value)))
+        .collect()
+}
+
+/// Whether `v` holds `$id`, `$anchor` or `$dynamicAnchor` anywhere.
 fn has_embedded_resources(v: &Value) -> bool {
     match v {
         Value::Object(map) => {
@@ -740,19 +754,13 @@ fn split_scheme(s: &str) -> Option<(&str, &str)> {
 /// Where a relative `$ref` met in the schema file `base` points: the target schema, its file
 /// and its JSON pointer, for the compilers that read the schemas themselves (the fast path's and
 /// the error collector's). `Err` for a reference with a scheme, one that leaves the tree, a
-/// pointer with escapes (`~`, `%`: neither compiler models them), a missing file or target, and
-/// a file with embedded resources (`$id`, `$anchor`, `$dynamicAnchor`: its references resolve
-/// against bases these compilers do not track, so the file stays on the reference path).
+/// pointer with escapes (`~`, `%`: neither compiler models them), a missing file or target.
+/// `docs` holds only files without embedded resources ([`compiled_files`]).
 pub(crate) fn resolve_ref<'d, 'r>(
     docs: &'d BTreeMap<String, Arc<Value>>,
     reference: &'r str,
     base: &str,
 ) -> Result<(&'d Value, String, &'r str), String> {
-    if docs.get(base).is_some_and(|d| has_embedded_resources(d)) {
-        return Err(format!(
-            "$ref {reference} in {base}: $id or $anchor resolution is the reference path's"
-        ));
-    }
     let (file, pointer) = reference.split_once('#').unwrap_or((reference, ""));
     let file = if file.is_empty() {
         base.to_owned()
@@ -766,14 +774,9 @@ pub(crate) fn resolve_ref<'d, 'r>(
         normalize(&format!("{dir}/{file}"))
             .ok_or_else(|| format!("$ref {reference} leaves the tree"))?
     };
-    let doc = docs
-        .get(&file)
-        .ok_or_else(|| format!("$ref {reference}: no file {file}"))?;
-    if has_embedded_resources(doc) {
-        return Err(format!(
-            "$ref {reference}: {file} has $id or $anchor, resolved by the reference path"
-        ));
-    }
+    let doc = docs.get(&file).ok_or_else(|| {
+        format!("$ref {reference}: no file {file} among the compiled ones{EMBEDDED_NOTE}")
+    })?;
     if pointer.contains('%') || pointer.contains('~') {
         return Err(format!("$ref {reference}: escaped pointer"));
     }
