@@ -723,7 +723,7 @@ impl<'d> Build<'d> {
         let doc = self
             .docs
             .get(file)
-            .ok_or_else(|| format!("no schema {file}"))?;
+            .ok_or_else(|| format!("no schema {file}{}", crate::registry::EMBEDDED_NOTE))?;
         let mark = self.schemas.len();
         let root = self.schema(doc, file, "")?;
         // A `$ref` cycle that never reaches a keyword would walk forever. Schemas compiled for

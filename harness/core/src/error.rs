@@ -11,6 +11,15 @@ pub enum RegistryError {
         /// The path looked for.
         file: String,
     },
+    /// A directory under the specs root leads back to one already walked (a symbolic link
+    /// loop).
+    #[error("{file}: symbolic link loop: leads back to {target}, already read")]
+    SymlinkLoop {
+        /// The directory reached through the link.
+        file: String,
+        /// The directory it resolves to.
+        target: String,
+    },
     /// A file could not be read.
     #[error("{file}: cannot read")]
     Io {
@@ -53,6 +62,18 @@ pub enum RegistryError {
         reference: String,
         /// Why it is refused.
         message: String,
+    },
+    /// `$ref`s (or in-place applicators) that lead back to where they started without reading
+    /// any part of the instance: evaluating them never ends (JSON Schema 2020-12 Core §9.4.1).
+    #[error(
+        "specs/{file}: $ref cycle with no base case: {}: evaluation would loop on the same instance forever (JSON Schema 2020-12 Core §9.4.1)",
+        cycle.join(" -> ")
+    )]
+    RefCycle {
+        /// The file where the cycle was entered, relative to the specs root.
+        file: String,
+        /// The schema locations of the cycle, `file#pointer`, its first repeated at the end.
+        cycle: Vec<String>,
     },
     /// The files could not be indexed for `$ref` resolution.
     #[error("{file}: cannot resolve references: {message}")]

@@ -23,6 +23,7 @@ pub mod events;
 pub mod fast;
 pub mod fixtures;
 pub mod input;
+mod parse;
 pub mod registry;
 pub mod runner;
 pub mod validate;

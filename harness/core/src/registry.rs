@@ -119,11 +119,13 @@ impl Registry {
     /// annotations disagree, or a schema the validator cannot compile.
     pub fn load(root: &Path) -> Result<Self, RegistryError> {
         let docs = load_docs(root)?;
+        let ids = embedded_ids(&docs);
         for doc in docs.values() {
             check_dialect(doc)?;
             meta_validate(doc)?;
-            check_refs(doc, &docs)?;
+            check_refs(doc, &docs, &ids)?;
         }
+        check_ref_cycles(&docs)?;
         let resources = docs
             .values()
             .map(|d| (format!("{BASE_URI}{}", d.rel_path), (*d.value).clone()));
@@ -195,10 +197,7 @@ impl Registry {
             );
         }
         let (fast, collector) = {
-            let files: BTreeMap<String, Arc<Value>> = docs
-                .iter()
-                .map(|(k, d)| (k.clone(), Arc::clone(&d.value)))
-                .collect();
+            let files = compiled_files(&docs);
             let mut contracts: Vec<(String, u64, String)> = by_type
                 .values()
                 .flat_map(BTreeMap::values)
@@ -342,7 +341,8 @@ fn load_docs(root: &Path) -> Result<BTreeMap<String, SchemaDoc>, RegistryError> 
         });
     }
     let mut files = Vec::new();
-    collect_schema_files(&events, &mut files)?;
+    let mut visited = std::collections::HashSet::new();
+    collect_schema_files(&events, &mut visited, &mut files)?;
     files.sort();
     let mut docs = BTreeMap::new();
     for path in files {
@@ -369,15 +369,29 @@ fn load_docs(root: &Path) -> Result<BTreeMap<String, SchemaDoc>, RegistryError> 
     Ok(docs)
 }
 
-fn collect_schema_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), RegistryError> {
+/// Every `*.schema.json` under `dir`, following symbolic links but never into a directory
+/// already walked (a link back up the tree would otherwise be followed until the system's
+/// 40-level limit).
+fn collect_schema_files(
+    dir: &Path,
+    visited: &mut std::collections::HashSet<PathBuf>,
+    out: &mut Vec<PathBuf>,
+) -> Result<(), RegistryError> {
     let io = |source| RegistryError::Io {
         file: dir.display().to_string(),
         source,
     };
+    let real = dir.canonicalize().map_err(io)?;
+    if !visited.insert(real.clone()) {
+        return Err(RegistryError::SymlinkLoop {
+            file: dir.display().to_string(),
+            target: real.display().to_string(),
+        });
+    }
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let path = entry.map_err(io)?.path();
         if path.is_dir() {
-            collect_schema_files(&path, out)?;
+            collect_schema_files(&path, visited, out)?;
         } else if path
             .file_name()
             .and_then(|n| n.to_str())
@@ -436,10 +450,40 @@ fn meta_validate(doc: &SchemaDoc) -> Result<(), RegistryError> {
 }
 
 /// Refuse remote `$ref`s and any `$ref` whose target leaves the specs tree or names no loaded file.
-fn check_refs(doc: &SchemaDoc, docs: &BTreeMap<String, SchemaDoc>) -> Result<(), RegistryError> {
+///
+/// References resolve as JSON Schema 2020-12 says (Core §8.2.1): against the base URI of the
+/// nearest enclosing `$id`, else the file's own URI. A reference whose document is an embedded
+/// resource (some loaded schema's `$id`) is accepted and left to the `jsonschema` registry, which
+/// holds every loaded file and never fetches anything.
+fn check_refs(
+    doc: &SchemaDoc,
+    docs: &BTreeMap<String, SchemaDoc>,
+    ids: &std::collections::HashSet<String>,
+) -> Result<(), RegistryError> {
     let mut refs = Vec::new();
     collect_refs(&doc.value, String::new(), &mut refs);
+    let file_uri = format!("{BASE_URI}{}", doc.rel_path);
     for (pointer, reference) in refs {
+        let base = base_at(&doc.value, &pointer, &file_uri);
+        let resolved = resolve_uri(&base, &reference);
+        if resolved
+            .as_deref()
+            .is_some_and(|r| ids.contains(document_part(r)))
+        {
+            continue; // an embedded resource of a loaded file
+        }
+        if base != file_uri {
+            return Err(RegistryError::Ref {
+                file: doc.rel_path.clone(),
+                line: line_of_text(&doc.text, &reference),
+                pointer: pointer.clone(),
+                reference: reference.clone(),
+                message: format!(
+                    "resolves to {} against the base URI {base} (from $id): no loaded schema has that $id, and schemas are never fetched",
+                    resolved.as_deref().unwrap_or("an invalid URI")
+                ),
+            });
+        }
         let err = |message: String| RegistryError::Ref {
             file: doc.rel_path.clone(),
             line: line_of_text(&doc.text, &reference),
@@ -450,6 +494,11 @@ fn check_refs(doc: &SchemaDoc, docs: &BTreeMap<String, SchemaDoc>) -> Result<(),
         let (target, _fragment) = reference.split_once('#').unwrap_or((&reference, ""));
         if target.is_empty() {
             continue; // same document
+        }
+        if target.starts_with('/') {
+            return Err(err(
+                "absolute path refused: a $ref names a schema file relative to the one it is in (specs are never read from outside their tree)".into(),
+            ));
         }
         if let Some((scheme, rest)) = split_scheme(target) {
             if scheme != "file" {
@@ -475,6 +524,208 @@ fn check_refs(doc: &SchemaDoc, docs: &BTreeMap<String, SchemaDoc>) -> Result<(),
         check_target(&Some(resolved), docs).map_err(err)?;
     }
     Ok(())
+}
+
+/// Keywords that apply a subschema to the same instance location (JSON Schema 2020-12 Core
+/// §10.2): a cycle made only of these and `$ref`s never reaches a smaller part of the instance.
+const IN_PLACE: [&str; 6] = ["not", "if", "then", "else", "$ref", "$dynamicRef"];
+const IN_PLACE_LISTS: [&str; 3] = ["allOf", "anyOf", "oneOf"];
+
+/// Refuse a cycle of `$ref`s and in-place applicators: `a -> b -> a` with nothing that descends
+/// into the instance on the way (a recursive tree whose `$ref` sits under `properties` or `items`
+/// has a base case, the instance's depth, and is fine).
+fn check_ref_cycles(docs: &BTreeMap<String, SchemaDoc>) -> Result<(), RegistryError> {
+    let values: BTreeMap<String, Arc<Value>> = docs
+        .iter()
+        .map(|(k, d)| (k.clone(), Arc::clone(&d.value)))
+        .collect();
+    // 1: on the current path, 2: finished (no cycle through it).
+    let mut state: HashMap<(String, String), u8> = HashMap::new();
+    let mut path: Vec<(String, String)> = Vec::new();
+    for (file, doc) in &values {
+        let mut starts = Vec::new();
+        every_object(doc, String::new(), &mut starts);
+        for pointer in starts {
+            if let Some(cycle) = cycle_from(&values, (file.clone(), pointer), &mut state, &mut path)
+            {
+                return Err(RegistryError::RefCycle {
+                    file: cycle.first().map(|(f, _)| f.clone()).unwrap_or_default(),
+                    cycle: cycle.iter().map(|(f, p)| format!("{f}#{p}")).collect(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Pointers of every object in `value` holding a `$ref` or `$dynamicRef`: a cycle of in-place
+/// edges must take one (the others only go deeper into the document).
+fn every_object(value: &Value, pointer: String, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                every_object(v, format!("{pointer}/{}", escape_pointer(k)), out);
+            }
+            if map.contains_key("$ref") || map.contains_key("$dynamicRef") {
+                out.push(pointer);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                every_object(v, format!("{pointer}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Depth-first over in-place edges from `node`; the cycle, first node repeated last, if any.
+fn cycle_from(
+    docs: &BTreeMap<String, Arc<Value>>,
+    node: (String, String),
+    state: &mut HashMap<(String, String), u8>,
+    path: &mut Vec<(String, String)>,
+) -> Option<Vec<(String, String)>> {
+    match state.get(&node) {
+        Some(2) => return None,
+        Some(_) => {
+            let at = path.iter().position(|n| *n == node).unwrap_or(0);
+            let mut cycle = path[at..].to_vec();
+            cycle.push(node);
+            return Some(cycle);
+        }
+        None => {}
+    }
+    let Some(Value::Object(schema)) = docs.get(&node.0).and_then(|d| d.pointer(&node.1)) else {
+        state.insert(node, 2);
+        return None;
+    };
+    let mut next = Vec::new();
+    for (k, v) in schema {
+        let here = format!("{}/{}", node.1, escape_pointer(k));
+        match (k.as_str(), v) {
+            ("$ref" | "$dynamicRef", Value::String(r)) => {
+                // Unresolvable references are `check_refs`' to report.
+                if let Ok((_, file, pointer)) = resolve_ref(docs, r, &node.0) {
+                    next.push((file, pointer.to_owned()));
+                }
+            }
+            (k, Value::Object(_)) if IN_PLACE.contains(&k) => next.push((node.0.clone(), here)),
+            (k, Value::Array(items)) if IN_PLACE_LISTS.contains(&k) => {
+                next.extend((0..items.len()).map(|i| (node.0.clone(), format!("{here}/{i}"))));
+            }
+            _ => {}
+        }
+    }
+    state.insert(node.clone(), 1);
+    path.push(node.clone());
+    for n in next {
+        if let Some(cycle) = cycle_from(docs, n, state, path) {
+            return Some(cycle);
+        }
+    }
+    path.pop();
+    state.insert(node, 2);
+    None
+}
+
+/// `reference` resolved against `base` (RFC 3986 §5.2), or `None` when either is no URI.
+fn resolve_uri(base: &str, reference: &str) -> Option<String> {
+    let base = jsonschema::uri::from_str(base).ok()?;
+    jsonschema::uri::resolve_against(&base.borrow(), reference)
+        .ok()
+        .map(|u| u.as_str().to_owned())
+}
+
+/// A URI without its fragment.
+fn document_part(uri: &str) -> &str {
+    uri.split_once('#').map_or(uri, |(d, _)| d)
+}
+
+/// The base URI in effect at the member `pointer` of `root`: each `$id` on the way from the root
+/// (the member's own object included) resolves against the one before, starting from `file_uri`.
+fn base_at(root: &Value, pointer: &str, file_uri: &str) -> String {
+    let mut base = file_uri.to_owned();
+    let mut at = root;
+    let tokens: Vec<&str> = pointer.split('/').skip(1).collect();
+    for (i, token) in tokens.iter().enumerate() {
+        if let Some(id) = at.get("$id").and_then(Value::as_str) {
+            if let Some(b) = resolve_uri(&base, id) {
+                base = document_part(&b).to_owned();
+            }
+        }
+        if i + 1 == tokens.len() {
+            break; // the `$ref` member itself
+        }
+        let token = token.replace("~1", "/").replace("~0", "~");
+        let next = match at {
+            Value::Object(map) => map.get(&token),
+            Value::Array(items) => token.parse::<usize>().ok().and_then(|i| items.get(i)),
+            _ => None,
+        };
+        match next {
+            Some(n) => at = n,
+            None => break,
+        }
+    }
+    base
+}
+
+/// The URI (without fragment) of every embedded resource: each `$id` of every loaded file,
+/// resolved against its enclosing base.
+fn embedded_ids(docs: &BTreeMap<String, SchemaDoc>) -> std::collections::HashSet<String> {
+    fn walk(v: &Value, base: &str, out: &mut std::collections::HashSet<String>) {
+        match v {
+            Value::Object(map) => {
+                let mut here = base.to_owned();
+                if let Some(id) = map.get("$id").and_then(Value::as_str) {
+                    if let Some(b) = resolve_uri(base, id) {
+                        here = document_part(&b).to_owned();
+                        out.insert(here.clone());
+                    }
+                }
+                for child in map.values() {
+                    walk(child, &here, out);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|c| walk(c, base, out)),
+            _ => {}
+        }
+    }
+    let mut out = std::collections::HashSet::new();
+    for doc in docs.values() {
+        walk(&doc.value, &format!("{BASE_URI}{}", doc.rel_path), &mut out);
+    }
+    out
+}
+
+/// Why a file is missing from the compilers' set, said wherever one reports a missing file.
+pub(crate) const EMBEDDED_NOTE: &str =
+    " (files with $id, $anchor or $dynamicAnchor are left to the reference path)";
+
+/// The files the fast path and the error collector compile: every loaded file without embedded
+/// resources. A file with `$id`, `$anchor` or `$dynamicAnchor` has `$ref`s that resolve against
+/// bases these compilers (which read schema files as paths) do not model, so it, and every
+/// contract reaching it, stays on the reference path rather than resolve against a wrong base.
+fn compiled_files(docs: &BTreeMap<String, SchemaDoc>) -> BTreeMap<String, Arc<Value>> {
+    docs.iter()
+        .filter(|(_, d)| !has_embedded_resources(&d.value))
+        .map(|(k, d)| (k.clone(), Arc::clone(&d.value)))
+        .collect()
+}
+
+/// Whether `v` holds `$id`, `$anchor` or `$dynamicAnchor` anywhere.
+fn has_embedded_resources(v: &Value) -> bool {
+    match v {
+        Value::Object(map) => {
+            map.contains_key("$id")
+                || map.contains_key("$anchor")
+                || map.contains_key("$dynamicAnchor")
+                || map.values().any(has_embedded_resources)
+        }
+        Value::Array(items) => items.iter().any(has_embedded_resources),
+        _ => false,
+    }
 }
 
 fn check_target(
@@ -504,6 +755,7 @@ fn split_scheme(s: &str) -> Option<(&str, &str)> {
 /// and its JSON pointer, for the compilers that read the schemas themselves (the fast path's and
 /// the error collector's). `Err` for a reference with a scheme, one that leaves the tree, a
 /// pointer with escapes (`~`, `%`: neither compiler models them), a missing file or target.
+/// `docs` holds only files without embedded resources ([`compiled_files`]).
 pub(crate) fn resolve_ref<'d, 'r>(
     docs: &'d BTreeMap<String, Arc<Value>>,
     reference: &'r str,
@@ -522,9 +774,9 @@ pub(crate) fn resolve_ref<'d, 'r>(
         normalize(&format!("{dir}/{file}"))
             .ok_or_else(|| format!("$ref {reference} leaves the tree"))?
     };
-    let doc = docs
-        .get(&file)
-        .ok_or_else(|| format!("$ref {reference}: no file {file}"))?;
+    let doc = docs.get(&file).ok_or_else(|| {
+        format!("$ref {reference}: no file {file} among the compiled ones{EMBEDDED_NOTE}")
+    })?;
     if pointer.contains('%') || pointer.contains('~') {
         return Err(format!("$ref {reference}: escaped pointer"));
     }

@@ -25,6 +25,9 @@ pub mod rule {
     pub const SELF_CAUSATION: &str = "self_causation";
     /// The input is not a JSON document (unreadable events carry this one violation).
     pub const PARSE: &str = "parse";
+    /// A member name appears twice in one object (RFC 7493 §2.3): parsers disagree on which
+    /// value counts, so a gate that judged one of them would certify what another reader sees.
+    pub const DUPLICATE_MEMBER: &str = "duplicate_member";
 }
 
 /// Persistence and broker metadata that must never appear in a transport event (catalogue §2.3).
@@ -242,7 +245,13 @@ impl Registry {
             // The same validators on a tree that borrows from the bytes; serde_json reads
             // whatever the tree leaves to it (see `fast::tree`).
             if let Some((tree, persistence)) = Tree::read(bytes) {
-                return self.judge::<Borrowed>(&tree, detail, likely_invalid, persistence);
+                return self.judge::<Borrowed>(
+                    &tree,
+                    detail,
+                    likely_invalid,
+                    persistence,
+                    Vec::new(),
+                );
             }
         }
         self.parse_and_judge(bytes, detail, likely_invalid)
@@ -255,9 +264,23 @@ impl Registry {
     }
 
     fn parse_and_judge(&self, bytes: &[u8], detail: Detail, likely_invalid: bool) -> Verdict {
-        match serde_json::from_slice::<Value>(bytes) {
-            Ok(event) => self.judge::<SerdeJson>(&event, detail, likely_invalid, true),
-            Err(e) => Verdict::unreadable(format!("not valid JSON: {e}")),
+        match crate::parse::parse(bytes) {
+            Ok((event, duplicates)) => {
+                let found = duplicates
+                    .into_iter()
+                    .map(|(pointer, name)| {
+                        named(
+                            rule::DUPLICATE_MEMBER,
+                            &pointer,
+                            format!(
+                                "member \"{name}\" appears more than once in its object: readers disagree on which value counts (RFC 7493 §2.3)"
+                            ),
+                        )
+                    })
+                    .collect();
+                self.judge::<SerdeJson>(&event, detail, likely_invalid, true, found)
+            }
+            Err(e) => Verdict::unreadable(crate::parse::describe(bytes, &e)),
         }
     }
 
@@ -270,7 +293,7 @@ impl Registry {
     /// Judge one parsed event, collecting `detail` schema errors when invalid.
     #[must_use]
     pub fn validate_value_with(&self, event: &Value, detail: Detail) -> Verdict {
-        self.judge::<SerdeJson>(event, detail, false, true)
+        self.judge::<SerdeJson>(event, detail, false, true, Vec::new())
     }
 
     /// The reference judgement. `likely_invalid` (the fast path found a schema violation) skips
@@ -278,15 +301,16 @@ impl Registry {
     /// collected", so the answer is the same either way, only cheaper when the hint is right.
     /// `persistence: false` says no member anywhere has a persistence-metadata name (the tree
     /// reader checks each name as it reads it), and the walk for that rule is skipped.
+    /// `violations` holds what the parse already found (duplicate members).
     fn judge<'i, F: Judged>(
         &'i self,
         event: F::Node<'i>,
         detail: Detail,
         likely_invalid: bool,
         persistence: bool,
+        mut violations: Vec<Violation>,
     ) -> Verdict {
         let top = Envelope::of::<F>(&event);
-        let mut violations = Vec::new();
         let event_type = top.event_type.as_deref();
         let mut root = self.envelope_root();
         let validator = match (

@@ -13,7 +13,7 @@
 use crate::cmd::common::{Format, OutputFormat, SpecsArgs, emit};
 use crate::error::CliError;
 use crate::exit::Outcome;
-use contracts_core::input::{Events, InputError, Item};
+use contracts_core::input::{Events, Framing, InputError, Item};
 use contracts_core::{Registry, Status, Verdict, Violation};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -30,6 +30,10 @@ const BATCH_EVENTS: usize = 1024;
 /// than this is a batch of its own, up to `input::MAX_EVENT_BYTES`).
 const BATCH_BYTES: usize = 1 << 20;
 
+/// The most `--jobs` accepted: past a few threads per core, more only add hand-over cost, and
+/// each thread holds batches of up to [`BATCH_BYTES`] (a million threads took 86 s on 88 lines).
+const MAX_JOBS: usize = 256;
+
 /// Batches alive at once (being read, queued, judged or awaiting their turn to be written):
 /// two per worker keeps every worker fed while one batch is written.
 fn window(jobs: usize) -> usize {
@@ -44,18 +48,47 @@ pub(crate) struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
     format: OutputFormat,
-    /// Threads judging events (default: every core). Output order is input order whatever this is.
-    #[arg(long, value_name = "N")]
-    jobs: Option<usize>,
+    /// Threads judging events, 1 to 256 (default: every core, at most 256). Output order is
+    /// input order whatever this is.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_JOBS as u64))]
+    jobs: Option<u64>,
     /// Print events per second to stderr at the end.
     #[arg(long)]
     stats: bool,
     /// Judge every event on the reference path (serde_json + jsonschema), not the fast path.
     #[arg(long)]
     reference: bool,
+    /// How inputs are cut into events: `jsonl` one event per line; `json` one document per
+    /// file (an array is one event per element); `auto` `.json` files as documents, every other
+    /// file and stdin as JSON Lines.
+    #[arg(long, value_enum, default_value_t = InputFraming::Auto)]
+    input: InputFraming,
     /// Files of JSON Lines or one JSON document (an event or an array of events); `-` is stdin.
     #[arg(value_name = "FILE", default_value = "-")]
     files: Vec<PathBuf>,
+}
+
+/// `--input`: the framing of every input, or chosen per file by its name. Never by content: a
+/// truncated first line must not turn JSON Lines into one document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum InputFraming {
+    /// `.json` files are documents; everything else, stdin included, is JSON Lines.
+    Auto,
+    /// JSON Lines: one event per line.
+    Jsonl,
+    /// One JSON document per file: an event, or an array of events.
+    Json,
+}
+
+impl InputFraming {
+    fn of(self, name: &str) -> Framing {
+        match self {
+            InputFraming::Jsonl => Framing::Lines,
+            InputFraming::Json => Framing::Document,
+            InputFraming::Auto if name != "-" && name.ends_with(".json") => Framing::Document,
+            InputFraming::Auto => Framing::Lines,
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -85,14 +118,17 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
     let Some(format) = args.format.plain() else {
         return crate::report::run::validate(&registry, &args.specs.specs, &args.files, out);
     };
+    let cores = || std::thread::available_parallelism().map_or(1, usize::from);
     let jobs = args
         .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
-        .max(1);
+        .map_or_else(cores, |j| usize::try_from(j).unwrap_or(1))
+        .clamp(1, MAX_JOBS);
     let start = Instant::now();
     let mut counts = Counts::default();
+    let mut empty = Vec::new();
     for file in &args.files {
         let name = file.display().to_string();
+        let framing = args.input.of(&name);
         let reader: Box<dyn BufRead + Send> = if name == "-" {
             Box::new(std::io::BufReader::with_capacity(1 << 16, std::io::stdin()))
         } else {
@@ -105,12 +141,20 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
             .map(|m| m.len());
         let progress = crate::progress::Progress::reading(&name, size);
         let reader = progress.wrap(reader);
+        let events = Events::with_framing(reader, framing);
         let file_counts = if jobs == 1 {
-            judge_serial(&registry, reader, &name, format, out)?
+            judge_serial(&registry, events, &name, format, out)?
         } else {
-            judge_parallel(&registry, reader, &name, jobs, format, out)?
+            judge_parallel(&registry, events, &name, jobs, format, out)?
         };
-        counts.add(file_counts);
+        match file_counts {
+            Some(c) => counts.add(c),
+            // Reported, and the other inputs are still judged; the exit code says so at the end.
+            None => {
+                let _ = writeln!(std::io::stderr(), "{name}: {}", InputError::Empty);
+                empty.push(name);
+            }
+        }
     }
     let total = counts.total();
     match format {
@@ -139,6 +183,14 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
             "stats: {total} events in {secs:.3} s = {rate:.0} events/s on {jobs} thread(s)"
         );
     }
+    if !empty.is_empty() {
+        return Err(CliError::Input(format!(
+            "{} of {} inputs held no events: {}",
+            empty.len(),
+            args.files.len(),
+            empty.join(", ")
+        )));
+    }
     Ok(Outcome::violated_if(counts.invalid + counts.unreadable > 0))
 }
 
@@ -146,9 +198,19 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
 struct Batcher<R: BufRead> {
     events: Events<R>,
     name: String,
+    /// The input held no events at all ([`InputError::Empty`]).
+    empty: bool,
 }
 
 impl<R: BufRead> Batcher<R> {
+    fn new(events: Events<R>, name: &str) -> Self {
+        Batcher {
+            events,
+            name: name.to_owned(),
+            empty: false,
+        }
+    }
+
     fn next_batch(&mut self) -> Result<Option<Vec<Item>>, CliError> {
         let mut batch = Vec::with_capacity(BATCH_EVENTS);
         let mut bytes = 0;
@@ -159,6 +221,10 @@ impl<R: BufRead> Batcher<R> {
                     batch.push(item);
                 }
                 Ok(None) => break,
+                Err(InputError::Empty) => {
+                    self.empty = true;
+                    break;
+                }
                 Err(InputError::Io(e)) => return Err(CliError::io(&self.name, e)),
                 Err(e) => return Err(CliError::Input(format!("{}: {e}", self.name))),
             }
@@ -167,18 +233,18 @@ impl<R: BufRead> Batcher<R> {
     }
 }
 
+/// The events of one input; `None` for an input with no events at all.
+type Input = Events<Box<dyn BufRead + Send>>;
+
 /// One thread does everything: no hand-over cost when only one core is wanted.
 fn judge_serial(
     registry: &Registry,
-    reader: Box<dyn BufRead + Send>,
+    events: Input,
     name: &str,
     format: Format,
     out: &mut dyn Write,
-) -> Result<Counts, CliError> {
-    let mut batcher = Batcher {
-        events: Events::new(reader),
-        name: name.to_owned(),
-    };
+) -> Result<Option<Counts>, CliError> {
+    let mut batcher = Batcher::new(events, name);
     let mut counts = Counts::default();
     let mut text = Vec::new();
     while let Some(batch) = batcher.next_batch()? {
@@ -187,7 +253,7 @@ fn judge_serial(
         out.write_all(&text)
             .map_err(|e| CliError::io("stdout", e))?;
     }
-    Ok(counts)
+    Ok((!batcher.empty).then_some(counts))
 }
 
 /// A judged batch: its rendered output and its counts, tagged with its place in the input.
@@ -195,12 +261,12 @@ type Judged = (u64, Result<(Vec<u8>, Counts), CliError>);
 
 fn judge_parallel(
     registry: &Registry,
-    reader: Box<dyn BufRead + Send>,
+    events: Input,
     name: &str,
     jobs: usize,
     format: Format,
     out: &mut dyn Write,
-) -> Result<Counts, CliError> {
+) -> Result<Option<Counts>, CliError> {
     let window = window(jobs);
     let (credit_tx, credit_rx) = sync_channel::<()>(window);
     for _ in 0..window {
@@ -211,7 +277,7 @@ fn judge_parallel(
     let work_rx = Arc::new(Mutex::new(work_rx));
     let (done_tx, done_rx) = sync_channel::<Judged>(window);
     std::thread::scope(|s| {
-        let reader = s.spawn(move || read_batches(reader, name, &credit_rx, &work_tx));
+        let reader = s.spawn(move || read_batches(events, name, &credit_rx, &work_tx));
         for _ in 0..jobs {
             let work_rx = Arc::clone(&work_rx);
             let done_tx = done_tx.clone();
@@ -226,31 +292,29 @@ fn judge_parallel(
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
         // A write error (e.g. a closed stdout) is the first cause; a read error comes next.
         let counts = written?;
-        read?;
-        Ok(counts)
+        let empty = read?;
+        Ok((!empty).then_some(counts))
     })
 }
 
+/// Feeds batches to the workers; `Ok(true)` when the input held no events at all.
 fn read_batches(
-    reader: Box<dyn BufRead + Send>,
+    events: Input,
     name: &str,
     credits: &Receiver<()>,
     work: &SyncSender<(u64, Vec<Item>)>,
-) -> Result<(), CliError> {
-    let mut batcher = Batcher {
-        events: Events::new(reader),
-        name: name.to_owned(),
-    };
+) -> Result<bool, CliError> {
+    let mut batcher = Batcher::new(events, name);
     let mut seq = 0;
     loop {
         if credits.recv().is_err() {
-            return Ok(()); // the writer stopped: nothing more is wanted
+            return Ok(false); // the writer stopped: nothing more is wanted
         }
         let Some(batch) = batcher.next_batch()? else {
-            return Ok(());
+            return Ok(batcher.empty);
         };
         if work.send((seq, batch)).is_err() {
-            return Ok(());
+            return Ok(false);
         }
         seq += 1;
     }

@@ -276,11 +276,128 @@ fn json_output_is_well_formed_with_positions() {
 fn array_document_keeps_element_indexes() {
     let good = a_valid_event();
     let input = serde_json::to_string_pretty(&serde_json::json!([good, good])).expect("json");
-    let o = contracts_stdin(&["validate", "--format", "json"], input.as_bytes());
+    let o = contracts_stdin(
+        &["validate", "--format", "json", "--input", "json"],
+        input.as_bytes(),
+    );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let recs = records(&stdout(&o));
     summary(&recs);
     assert_eq!(recs[1]["data"]["index"], 1);
+}
+
+/// `(status, line, index)` of every verdict record of `--format json` output.
+fn verdicts(out: &str) -> Vec<(String, u64, Option<u64>)> {
+    records(out)
+        .iter()
+        .filter(|r| r["type"] == "verdict")
+        .map(|r| {
+            let d = &r["data"];
+            (
+                d["status"].as_str().expect("status").to_owned(),
+                d["line"].as_u64().expect("line"),
+                d["index"].as_u64(),
+            )
+        })
+        .collect()
+}
+
+/// Framing never depends on content: a truncated first line leaves every other line its own
+/// verdict, in a `.jsonl` file and on stdin alike.
+#[test]
+fn truncated_first_line_does_not_make_one_document() {
+    let good = a_valid_event().to_string();
+    let mut input = String::from("{\"event_id\": \"x\",\n");
+    for _ in 0..200 {
+        input.push_str(&good);
+        input.push('\n');
+    }
+    for o in [
+        validate_file(&["--format", "json"], &input),
+        contracts_stdin(&["validate", "--format", "json"], input.as_bytes()),
+    ] {
+        assert_eq!(code(&o), 1, "{}", stderr(&o));
+        let v = verdicts(&stdout(&o));
+        assert_eq!(v.len(), 201);
+        assert_eq!(v[0].0, "unreadable");
+        assert!(v[1..].iter().all(|(s, _, _)| s == "valid"));
+        assert_eq!(v[200].1, 201);
+    }
+}
+
+/// An array document gets one verdict per element, the same compact and pretty-printed, and
+/// `[]` is "no events" in either layout; `--input auto` reads `.json` files as documents.
+#[test]
+fn array_document_verdicts_do_not_depend_on_layout() {
+    let good = a_valid_event();
+    let mut bad = good.clone();
+    bad["tenant_id"] = Value::from(1);
+    let array = serde_json::json!([good, bad, good]);
+    let dir = TempDir::new();
+    let compact = dir.path().join("compact.json");
+    let pretty = dir.path().join("pretty.json");
+    std::fs::write(&compact, array.to_string()).expect("write");
+    std::fs::write(&pretty, serde_json::to_string_pretty(&array).expect("json")).expect("write");
+    let run = |path: &std::path::Path, framing: &str| {
+        let o = contracts(&[
+            "validate",
+            "--format",
+            "json",
+            "--input",
+            framing,
+            path.to_str().expect("utf8"),
+        ]);
+        assert_eq!(code(&o), 1, "{}", stderr(&o));
+        verdicts(&stdout(&o))
+            .into_iter()
+            .map(|(s, _, i)| (s, i))
+            .collect::<Vec<_>>()
+    };
+    let want: Vec<(String, Option<u64>)> = ["valid", "invalid", "valid"]
+        .iter()
+        .enumerate()
+        .map(|(i, s)| ((*s).to_owned(), Some(i as u64)))
+        .collect();
+    for framing in ["auto", "json"] {
+        assert_eq!(run(&compact, framing), want, "compact, --input {framing}");
+        assert_eq!(run(&pretty, framing), want, "pretty, --input {framing}");
+    }
+    // The same pretty file read as JSON Lines: a verdict per line, none of them valid.
+    let lines = run(&pretty, "jsonl");
+    assert!(lines.len() > 3 && lines.iter().all(|(s, _)| s != "valid"));
+    for empty in ["[]", "[\n]\n"] {
+        let path = dir.path().join("empty.json");
+        std::fs::write(&path, empty).expect("write");
+        let o = contracts(&["validate", path.to_str().expect("utf8")]);
+        assert_eq!(code(&o), 2, "{empty:?}");
+        assert!(stderr(&o).contains("input is empty"), "{}", stderr(&o));
+    }
+}
+
+/// An empty file among several is reported by name, and the others are still judged.
+#[test]
+fn empty_file_among_several_is_reported_and_the_others_judged() {
+    let good = a_valid_event().to_string();
+    let dir = TempDir::new();
+    let a = dir.path().join("a.jsonl");
+    let empty = dir.path().join("empty.jsonl");
+    let b = dir.path().join("b.json");
+    std::fs::write(&a, format!("{good}\n{good}\n")).expect("write");
+    std::fs::write(&empty, "").expect("write");
+    std::fs::write(&b, &good).expect("write");
+    let o = contracts(&[
+        "validate",
+        "--format",
+        "json",
+        a.to_str().expect("utf8"),
+        empty.to_str().expect("utf8"),
+        b.to_str().expect("utf8"),
+    ]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("empty.jsonl"), "{}", stderr(&o));
+    let v = verdicts(&stdout(&o));
+    assert_eq!(v.len(), 3, "{v:?}");
+    assert!(v.iter().all(|(s, _, _)| s == "valid"));
 }
 
 #[test]
@@ -291,4 +408,33 @@ fn stats_print_a_rate_on_stderr() {
     );
     assert_eq!(code(&o), 0);
     assert!(stderr(&o).contains("events/s"), "{}", stderr(&o));
+}
+
+/// `--jobs` is bounded: 0, 257 and `u64::MAX` are usage errors (exit 2) naming the range, and
+/// the largest accepted value still judges every line.
+#[test]
+fn jobs_out_of_range_is_a_usage_error() {
+    let event = a_valid_event().to_string();
+    for jobs in ["0", "257", "1000000", "18446744073709551615"] {
+        let o = contracts_stdin(&["validate", "--jobs", jobs], event.as_bytes());
+        assert_eq!(code(&o), 2, "--jobs {jobs}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("1..=256"),
+            "--jobs {jobs}: {}",
+            stderr(&o)
+        );
+    }
+    let o = contracts_stdin(&["validate", "--jobs", "256"], event.as_bytes());
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("1 events: 1 valid"), "{}", stdout(&o));
+}
+
+/// A missing input file is named once, its cause once (it was printed twice).
+#[test]
+fn missing_file_cause_is_printed_once() {
+    let o = contracts(&["validate", "/nonexistent/events.jsonl"]);
+    assert_eq!(code(&o), 2);
+    let err = stderr(&o);
+    assert!(err.contains("/nonexistent/events.jsonl"), "{err}");
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
 }

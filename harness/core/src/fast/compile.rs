@@ -341,7 +341,7 @@ impl<'d> Compiler<'d> {
         let doc = self
             .docs
             .get(base)
-            .ok_or_else(|| format!("no schema {base}"))?;
+            .ok_or_else(|| format!("no schema {base}{}", crate::registry::EMBEDDED_NOTE))?;
         let mut conj = Vec::new();
         self.collect(doc, base, &mut conj, 0)?;
         let r = self.build(conj, 0);

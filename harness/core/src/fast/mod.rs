@@ -9,8 +9,9 @@
 //!
 //! Route: a hand-written scanner over the bytes (no serde, no `Value`), one validating pass.
 //! Top-level members are checked against the event type's node as soon as `event_type` and
-//! `schema_version` have been read; members before them are skimmed and re-read once the node
-//! is known (in the usual member order that is `event_id` only).
+//! `schema_version` have been read; members before them are scanned as any JSON value, then
+//! re-read against the node once it is known, and the re-read must end on the same byte (in the
+//! usual member order that is `event_id` only). No byte is skipped unchecked.
 
 mod compile;
 mod scan;

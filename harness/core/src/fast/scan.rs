@@ -240,40 +240,6 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Skip one value quickly (no validation beyond bracket and string structure); used only
-    /// to find the envelope members before the full check.
-    pub(crate) fn skim(&mut self) -> Res {
-        self.ws();
-        let mut depth = 0u32;
-        loop {
-            match self.peek() {
-                None => return unsure(),
-                Some(b'"') => {
-                    self.raw_string()?;
-                }
-                Some(b'{' | b'[') => {
-                    depth += 1;
-                    self.pos += 1;
-                }
-                Some(b'}' | b']') => {
-                    depth = depth.checked_sub(1).ok_or(Fail::Unsure)?;
-                    self.pos += 1;
-                }
-                Some(_) => self.pos += 1,
-            }
-            if depth == 0 {
-                // After a scalar, stop at the next structural byte.
-                while let Some(c) = self.peek() {
-                    if matches!(c, b',' | b'}' | b']') || depth > 0 {
-                        break;
-                    }
-                    self.pos += 1;
-                }
-                return Ok(());
-            }
-        }
-    }
-
     pub(crate) fn check(&mut self, nodes: &[Node], id: NodeId) -> Res {
         let n = &nodes[id as usize];
         if n.never {
@@ -402,7 +368,8 @@ impl<'a> Scanner<'a> {
 
     /// The top-level object of an event, in one pass: members are checked against the event
     /// type's node as soon as `event_type` and `schema_version` have been read; members before
-    /// that are skimmed, remembered, and checked (re-read) once `pick` has chosen the node.
+    /// that are scanned as any JSON value, remembered, and checked (re-read) once `pick` has chosen
+    /// the node.
     pub(crate) fn root(
         &mut self,
         nodes: &[Node],
@@ -415,7 +382,10 @@ impl<'a> Scanner<'a> {
         self.depth += 1;
         let mut top = Top::default();
         let mut root: Option<&Node> = None;
-        let mut deferred: [(Key<'a>, usize); 16] = [(Key::At(0), 0); 16];
+        // (name, where its value starts, where it ends): a deferred member is scanned in full
+        // (any JSON value) when met, and its re-read against the node must end at the same byte,
+        // so no byte between a value and the next `,` goes unchecked.
+        let mut deferred: [(Key<'a>, usize, usize); 16] = [(Key::At(0), 0, 0); 16];
         let mut waiting = 0;
         let mut seen = Seen::default();
         let mut next = 0usize;
@@ -465,18 +435,21 @@ impl<'a> Scanner<'a> {
                 let Some(d) = deferred.get_mut(waiting) else {
                     return unsure();
                 };
-                *d = (key, at);
+                self.check(nodes, ANY)?;
+                *d = (key, at, self.pos);
                 waiting += 1;
-                self.skim()?;
                 if let (Some(t), Some(v)) = (top.event_type, top.schema_version) {
                     let n = &nodes[pick(t, v).ok_or(Fail::Unsure)? as usize];
                     if n.never || n.types & T_OBJ == 0 || !n.enums.is_empty() {
                         return unsure();
                     }
                     let resume = self.pos;
-                    for &(k, p) in &deferred[..waiting] {
+                    for &(k, p, e) in &deferred[..waiting] {
                         self.pos = p;
                         self.member(nodes, n, k, &mut seen, &mut next)?;
+                        if self.pos != e {
+                            return unsure();
+                        }
                     }
                     self.pos = resume;
                     root = Some(n);
@@ -897,9 +870,6 @@ thread_local! {
         const { std::cell::RefCell::new(serde_json::Value::Null) };
 }
 
-/// Exactly representable in f64 (|x| <= 2^53).
-const EXACT: f64 = 9_007_199_254_740_992.0;
-
 fn check_number(n: &Node, x: Number) -> Res {
     match x {
         Number::Int(_) if n.types & T_INT == 0 => return Err(Fail::Invalid),
@@ -934,23 +904,42 @@ fn check_number(n: &Node, x: Number) -> Res {
     Ok(())
 }
 
+/// `x` against a schema bound, exactly, as the `jsonschema` crate compares (`num-cmp`: an
+/// integer and a float are compared by value, never through a rounding `as f64`, so 2^53 + 1 is
+/// above the bound 2^53.0).
 fn compare(x: Number, bound: Num) -> Result<std::cmp::Ordering, Fail> {
-    let as_f = |v: i128| {
-        // Through i64 when it fits: i128 -> f64 is a library call, i64 -> f64 one instruction.
-        #[allow(clippy::cast_precision_loss)]
-        let f = i64::try_from(v).map_or(v as f64, |v| v as f64);
-        if f.abs() <= EXACT { Ok(f) } else { unsure() }
-    };
-    let (a, b) = match (x, bound) {
-        (Number::Int(a), Num::I(b)) => return Ok(a.cmp(&b)),
-        (Number::Int(a), Num::F(b)) => (as_f(a)?, b),
-        (Number::Float(a), Num::I(b)) => (a, as_f(b)?),
-        (Number::Float(a), Num::F(b)) => (a, b),
-    };
-    if a.abs() > EXACT || b.abs() > EXACT {
+    match (x, bound) {
+        (Number::Int(a), Num::I(b)) => Ok(a.cmp(&b)),
+        (Number::Int(a), Num::F(b)) => int_cmp_float(a, b),
+        (Number::Float(a), Num::I(b)) => int_cmp_float(b, a).map(std::cmp::Ordering::reverse),
+        (Number::Float(a), Num::F(b)) => a.partial_cmp(&b).ok_or(Fail::Unsure),
+    }
+}
+
+/// `a` against `b` by exact value: both sides of `b`'s integer part are compared as integers,
+/// then its fraction breaks a tie.
+pub(crate) fn int_cmp_float(a: i128, b: f64) -> Result<std::cmp::Ordering, Fail> {
+    use std::cmp::Ordering;
+    /// 2^127: every finite f64 below it in magnitude truncates to an `i128` exactly.
+    const LIMIT: f64 = 170_141_183_460_469_231_731_687_303_715_884_105_728.0;
+    if b.is_nan() {
         return unsure();
     }
-    a.partial_cmp(&b).ok_or(Fail::Unsure)
+    if b >= LIMIT {
+        return Ok(Ordering::Less);
+    }
+    if b < -LIMIT {
+        return Ok(Ordering::Greater);
+    }
+    let whole = b.trunc();
+    // In range and integral (checked above): the conversion is exact.
+    #[allow(clippy::cast_possible_truncation)]
+    let w = whole as i128;
+    Ok(match a.cmp(&w) {
+        // Equal integer parts: `b` above its integer part means `a` below `b`.
+        Ordering::Equal => whole.partial_cmp(&b).ok_or(Fail::Unsure)?,
+        o => o,
+    })
 }
 
 /// A JSON string with escapes (its bytes, quotes included), decoded by serde_json itself: every

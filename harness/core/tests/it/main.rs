@@ -3,5 +3,9 @@
 mod common;
 mod envelope_rules;
 mod fastpath;
+mod hostile;
+mod loading;
 mod properties;
 mod streams;
+mod scratch;
+mod suite;
