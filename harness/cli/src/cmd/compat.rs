@@ -1,10 +1,11 @@
-//! `contracts compat`: compare two schema versions: rule verdict plus generated counterexamples.
+//! `contracts compat`: compare two schema versions by meaning: a proof of inclusion, a
+//! counterexample confirmed by the reference, or an honest `undecided`.
 
 use crate::cmd::common::{Format, JSON_FORMAT_VERSION, emit, record};
 use crate::error::CliError;
 use crate::exit::Outcome;
 use contracts_core::runner::compat::{
-    self, CompatError, Direction, Impact, Mode, PairReport, SchemaSet, Search, SearchOptions,
+    self, Basis, CompatError, Direction, Mode, PairReport, SchemaSet, Search, SearchOptions,
     Subject, Verdict, schemas,
 };
 use serde_json::json;
@@ -12,10 +13,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Compare two schema versions: rule verdict plus generated counterexamples.
+/// Compare two schema versions: a proof of inclusion or a confirmed counterexample per direction.
 ///
-/// Exit 0 when every schema is compatible in the requested mode, 1 when one is not (or cannot be
-/// shown compatible), 2 on usage or I/O error.
+/// Exit 0 when every schema is proved compatible in the requested mode, 1 when one is
+/// incompatible (a counterexample the reference confirms), 3 when none is incompatible but one is
+/// undecided, 2 on usage or I/O error.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// The old schemas: a specs directory, a schema file, or a git revision of this repository
@@ -223,6 +225,18 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
         })
         .count();
     let compatible = incompatible == 0 && undecided == 0;
+    // What every verdict rests on, over all compared directions.
+    let basis_count = |b: &[Basis]| {
+        reports
+            .iter()
+            .flat_map(|r| r.directions.iter())
+            .filter(|d| b.contains(&d.basis))
+            .count()
+    };
+    let proved = basis_count(&[Basis::Proof]);
+    let identical = basis_count(&[Basis::Identical]);
+    let counterexampled = basis_count(&[Basis::Procedure, Basis::Search, Basis::ProofContradicted]);
+    let undecided_dirs = basis_count(&[Basis::Undecided]);
     let reproduce = format!(
         "contracts compat --old {} --new {} --mode {} --cases {} --seed {}",
         args.old,
@@ -261,6 +275,12 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
                         "incompatible": incompatible,
                         "undecided": undecided,
                         "compatible": compatible,
+                        "directions": {
+                            "identical": identical,
+                            "proved": proved,
+                            "counterexampled": counterexampled,
+                            "undecided": undecided_dirs,
+                        },
                         "cases": args.cases,
                         "seed": args.seed,
                         "reproduce": reproduce,
@@ -284,7 +304,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
             emit(
                 out,
                 &format!(
-                    "compat {}: {total} schema(s), {changed} changed, {} removed, {} added; {incompatible} incompatible, {undecided} undecided; {} cases per direction, seed {}",
+                    "compat {}: {total} schema(s), {changed} changed, {} removed, {} added; {incompatible} incompatible, {undecided} undecided; directions: {identical} identical, {proved} proved, {counterexampled} counterexampled, {undecided_dirs} undecided; {} cases per direction, seed {}",
                     mode_str(mode),
                     lone.iter().filter(|l| l.removed).count(),
                     lone.iter().filter(|l| !l.removed).count(),
@@ -297,7 +317,13 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
             }
         }
     }
-    Ok(Outcome::violated_if(!compatible))
+    Ok(if incompatible > 0 {
+        Outcome::Violated
+    } else if undecided > 0 {
+        Outcome::Undecided
+    } else {
+        Outcome::Ok
+    })
 }
 
 fn mode_str(m: Mode) -> &'static str {
@@ -317,23 +343,10 @@ fn human(out: &mut dyn Write, r: &PairReport) -> Result<(), CliError> {
         .join(", ");
     emit(out, &format!("{}: {verdicts}", r.name))?;
     for c in &r.changes {
-        let breaks: Vec<String> = [
-            (c.effect.backward, "backward"),
-            (c.effect.forward, "forward"),
-        ]
-        .iter()
-        .filter(|(i, _)| *i != Impact::Safe)
-        .map(|(i, d)| format!("{} {d}", i.as_str().replace('_', " ")))
-        .collect();
-        let effect = if breaks.is_empty() {
-            "no effect by itself".to_owned()
-        } else {
-            breaks.join(", ")
-        };
         emit(
             out,
             &format!(
-                "  {} at {} (instance {}): {} [{effect}]",
+                "  changed: {} at {} (instance {}): {}",
                 c.class.as_str(),
                 c.pointer,
                 if c.instance_path.is_empty() {
@@ -359,6 +372,9 @@ fn human(out: &mut dyn Write, r: &PairReport) -> Result<(), CliError> {
                 d.reason
             ),
         )?;
+        for step in d.proof.iter().filter(|_| d.basis == Basis::Proof) {
+            emit(out, &format!("    proof: {step}"))?;
+        }
         if let Search::Found(c) = &d.search {
             emit(
                 out,

@@ -4,7 +4,8 @@
 
 use crate::util::{code, contracts, root, scratch_copy, stdout};
 use contracts_core::runner::compat::{
-    self, ChangeClass, Direction, FindingKind, Mode, SchemaSet, Search, SearchOptions, Verdict,
+    self, Basis, ChangeClass, Direction, FindingKind, Mode, SchemaSet, Search, SearchOptions,
+    Verdict,
 };
 use serde_json::Value;
 use std::path::Path;
@@ -138,6 +139,16 @@ fn fixture_cases_get_their_expected_verdicts() {
                     }
                 }
             }
+            // Compatible rests on a proof (or identity), never on a clean search alone.
+            let proved = matches!(d.basis, Basis::Proof | Basis::Identical);
+            if (d.verdict == Verdict::Compatible) != proved || d.basis == Basis::ProofContradicted {
+                failures.push(format!(
+                    "{name}: {} is {} on basis {:?}",
+                    d.direction.as_str(),
+                    d.verdict.as_str(),
+                    d.basis
+                ));
+            }
         }
     }
     if filter.is_empty() {
@@ -223,6 +234,8 @@ fn json_output_is_records_with_a_versioned_summary() {
     let schema = &records[0]["data"];
     assert_eq!(schema["changes"][0]["class"], "enum_value_removed");
     assert_eq!(schema["directions"][0]["search"]["outcome"], "found");
+    assert_eq!(schema["directions"][0]["basis"], "procedure");
+    assert_eq!(schema["directions"][1]["basis"], "proof");
     assert_eq!(schema["directions"][0]["search"]["event"], "critical");
 }
 
@@ -237,6 +250,40 @@ fn head_revision_against_the_specs_directory_works() {
         crate::util::stderr(&o)
     );
     assert!(stdout(&o).contains("compat backward: "), "{}", stdout(&o));
+}
+
+#[test]
+fn undecided_exits_three_and_names_the_keyword() {
+    // `unevaluatedProperties` is outside the normal form, and the schemas differ only there:
+    // no proof, and (forward) no counterexample exists to find.
+    let dir = crate::util::tempfile_lite::TempDir::new();
+    let old = dir.path().join("old.schema.json");
+    let new = dir.path().join("new.schema.json");
+    std::fs::write(
+        &old,
+        r#"{"type":"object","properties":{"a":{"type":"string"}},"unevaluatedProperties":{"type":"string"}}"#,
+    )
+    .expect("write");
+    std::fs::write(
+        &new,
+        r#"{"type":"object","properties":{"a":{"type":"string"}},"unevaluatedProperties":{"type":"string","maxLength":5}}"#,
+    )
+    .expect("write");
+    let o = contracts(&[
+        "compat",
+        "--old",
+        old.to_str().expect("utf-8"),
+        "--new",
+        new.to_str().expect("utf-8"),
+        "--mode",
+        "forward",
+    ]);
+    assert_eq!(code(&o), 3, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("`unevaluatedProperties`"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]
