@@ -381,3 +381,132 @@ fn versioning_rule_flags_breaking_changes_and_undeprecated_removals() {
         findings[1].message
     );
 }
+
+/// Keyword families `fixtures/compat/pairs.jsonl` must cover, with at least one pair each.
+const FAMILIES: &[&str] = &[
+    "type",
+    "boolean",
+    "enum",
+    "number",
+    "string",
+    "array",
+    "object",
+    "anyOf",
+    "oneOf",
+    "allOf",
+    "not",
+    "conditional",
+    "ref",
+];
+
+fn pair_subject(name: &str, schema: &Value) -> compat::Subject {
+    let set = SchemaSet::from_memory(
+        compat::schemas::LOOSE_BASE,
+        name,
+        [("s.json".to_owned(), schema.clone())],
+    );
+    compat::Subject {
+        set: std::sync::Arc::new(set),
+        entry: "s.json".to_owned(),
+    }
+}
+
+/// Each pair of `pairs.jsonl` declares its verdict per direction and the values that show it:
+/// the reference first confirms the declaration itself (the witness of an incompatible
+/// direction is valid under the source and invalid under the target; every sample valid under
+/// the source of a compatible direction is valid under its target), then the procedure must
+/// reach that verdict: compatible by a proof, incompatible by a counterexample the reference
+/// confirms. `COMPAT_CASE=<substring>` runs some.
+#[test]
+fn keyword_family_pairs_get_their_expected_verdicts() {
+    let text = std::fs::read_to_string(root().join("fixtures/compat/pairs.jsonl")).expect("pairs");
+    let filter = std::env::var("COMPAT_CASE").unwrap_or_default();
+    let mut failures = Vec::new();
+    let mut families = std::collections::BTreeSet::new();
+    let mut pairs = 0;
+    for (line_no, line) in text.lines().enumerate() {
+        let p: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("pairs.jsonl:{}: {e}", line_no + 1));
+        let name = p["name"].as_str().expect("name");
+        pairs += 1;
+        families.insert(p["family"].as_str().expect("family").to_owned());
+        if !filter.is_empty() && !name.contains(&filter) {
+            continue;
+        }
+        let (old_v, new_v) = (referee(&p["old"]), referee(&p["new"]));
+        let report = compat::compare(
+            name,
+            &pair_subject(name, &p["old"]),
+            &pair_subject(name, &p["new"]),
+            Mode::Full,
+            &SearchOptions::default(),
+        )
+        .expect("compare");
+        for d in &report.directions {
+            let dir = d.direction.as_str();
+            let want = p[dir].as_str().expect("verdict");
+            let (src, tgt) = match d.direction {
+                Direction::Backward => (&old_v, &new_v),
+                Direction::Forward => (&new_v, &old_v),
+            };
+            // The declaration, judged by the reference alone.
+            match want {
+                "incompatible" => match p.get(format!("{dir}_witness")) {
+                    Some(w) if src.is_valid(w) && !tgt.is_valid(w) => {}
+                    w => failures.push(format!(
+                        "{name}: declared {dir} witness {w:?} does not separate the schemas"
+                    )),
+                },
+                _ => {
+                    for s in p["samples"].as_array().expect("samples") {
+                        if src.is_valid(s) && !tgt.is_valid(s) {
+                            failures.push(format!(
+                                "{name}: declared {dir} {want}, but sample {s} separates"
+                            ));
+                        }
+                    }
+                }
+            }
+            // The procedure.
+            if d.verdict.as_str() != want {
+                failures.push(format!(
+                    "{name}: {dir} is {}, expected {want} ({})",
+                    d.verdict.as_str(),
+                    d.reason
+                ));
+                continue;
+            }
+            match (&d.search, d.verdict) {
+                (Search::Found(c), Verdict::Incompatible) => {
+                    if !src.is_valid(&c.event) || tgt.is_valid(&c.event) {
+                        failures.push(format!(
+                            "{name}: {dir} counterexample {} not confirmed",
+                            c.event
+                        ));
+                    }
+                }
+                (_, Verdict::Compatible) if matches!(d.basis, Basis::Proof | Basis::Identical) => {}
+                (_, Verdict::Undecided) => {}
+                (s, v) => failures.push(format!(
+                    "{name}: {dir} {} without its evidence ({s:?}, {:?})",
+                    v.as_str(),
+                    d.basis
+                )),
+            }
+        }
+    }
+    if filter.is_empty() {
+        assert!(pairs >= 60, "at least 60 pairs, found {pairs}");
+        for f in FAMILIES {
+            if !families.contains(*f) {
+                failures.push(format!("no pair exercises the {f} family"));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failure(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

@@ -63,6 +63,7 @@ pub(crate) struct Decider<'a> {
     steps: Vec<String>,
     regexes: HashMap<String, Option<regex::Regex>>,
     formats: HashMap<String, Option<jsonschema::Validator>>,
+    langs: lang::Langs,
     string: Id,
 }
 
@@ -78,6 +79,7 @@ impl<'a> Decider<'a> {
             steps: Vec::new(),
             regexes: HashMap::new(),
             formats: HashMap::new(),
+            langs: lang::Langs::default(),
             string,
         }
     }
@@ -259,9 +261,16 @@ impl<'a> Decider<'a> {
         {
             return Incl::Fails(vec![num_value(c)], num_blame(c, ys));
         }
-        // A union of plain intervals: sweep for a gap.
+        // A union of plain intervals (or of integer intervals, when the left is integral): sweep
+        // for a gap.
         let plain = |n: &Num| n.mult.is_empty() && n.not_mult.is_empty();
-        if ys.iter().all(|y| plain(y)) && (plain(x) || x.integral()) && covered(x, ys) {
+        let int_only = |n: &Num| n.mult.iter().all(|m| *m == 1.0) && n.not_mult.is_empty();
+        let sweepable = if x.integral() {
+            ys.iter().all(|y| int_only(y))
+        } else {
+            plain(x) && ys.iter().all(|y| plain(y))
+        };
+        if sweepable && covered(x, ys) {
             self.step(format!("number {} ⊆ a union of intervals", show_num(x)));
             return Incl::Holds;
         }
@@ -300,6 +309,11 @@ impl<'a> Decider<'a> {
             })
             .map(|y| strip(y))
             .collect();
+        // Every constraint of some right atom is one of the left's: included on its face.
+        if ys.iter().any(|y| y.cons.iter().all(|c| x.cons.contains(c))) {
+            self.step("string constraints ⊆ (the same constraints)".into());
+            return Incl::Holds;
+        }
         let refs: Vec<&Str> = kept.iter().collect();
         let blame = if dropped || !xf.is_empty() {
             "format".to_owned()
@@ -320,7 +334,7 @@ impl<'a> Decider<'a> {
         } else {
             "enum".to_owned()
         };
-        match lang::difference(&strip(x), &refs) {
+        match self.langs.difference(&strip(x), &refs) {
             Diff::Empty { states } => {
                 self.step(format!(
                     "string language ⊆ (DFA product, {states} states, no witness)"
@@ -722,7 +736,7 @@ impl<'a> Decider<'a> {
                             });
                     }
                 }
-                match lang::difference(s, &[]) {
+                match self.langs.difference(s, &[]) {
                     Diff::Witness(w) => Some(Value::String(w)),
                     Diff::Empty { .. } | Diff::Unknown(_) => None,
                 }

@@ -241,6 +241,7 @@ pub(crate) struct Arena {
     memo: HashMap<(String, String, usize), Id>,
     inter: HashMap<(Id, Id), Id>,
     compl: HashMap<Id, Id>,
+    regexes: HashMap<String, Option<regex::Regex>>,
 }
 
 /// The node admitting every value.
@@ -313,6 +314,7 @@ impl Arena {
             memo: HashMap::new(),
             inter: HashMap::new(),
             compl: HashMap::new(),
+            regexes: HashMap::new(),
         }
     }
 
@@ -336,6 +338,7 @@ impl Arena {
             subject,
             tag,
             draft7,
+            aliasing: std::collections::HashSet::new(),
         };
         self.at(&mut cx, &subject.entry, "")
     }
@@ -345,6 +348,33 @@ impl Arena {
         let key = (doc.to_owned(), pointer.to_owned(), cx.tag);
         if let Some(id) = self.memo.get(&key) {
             return *id;
+        }
+        // A schema that is only a `$ref` (plus annotations) is its target's node: recursive
+        // schemas then close into a cycle of ids instead of meeting a node under construction.
+        let target = cx
+            .subject
+            .set
+            .doc(doc)
+            .and_then(|d| d.pointer(pointer))
+            .and_then(Value::as_object)
+            .filter(|m| {
+                m.keys().all(|k| {
+                    k == "$ref" || ANNOTATIONS.contains(&k.as_str()) || k.starts_with("x-")
+                })
+            })
+            .and_then(|m| m.get("$ref"))
+            .and_then(Value::as_str)
+            .and_then(|r| cx.subject.set.resolve(doc, r));
+        if let Some((d, p)) = target {
+            if !cx.aliasing.insert(key.clone()) {
+                // `$ref` to itself, through refs only: no schema to build.
+                let id = self.push(Node::Unknown("$ref".into()));
+                self.memo.insert(key, id);
+                return id;
+            }
+            let id = self.at(cx, &d, &p);
+            self.memo.insert(key, id);
+            return id;
         }
         let id = self.nodes.len();
         self.nodes.push(Node::Pending);
@@ -931,7 +961,12 @@ impl Arena {
     pub(crate) fn member(&mut self, o: &Obj, key: &str) -> Option<Id> {
         let mut ids: Vec<Id> = o.props.get(key).copied().into_iter().collect();
         for (_, rust, id) in &o.patterns {
-            if regex::Regex::new(rust).ok()?.is_match(key) {
+            let re = self
+                .regexes
+                .entry(rust.clone())
+                .or_insert_with(|| regex::Regex::new(rust).ok())
+                .as_ref()?;
+            if re.is_match(key) {
                 ids.push(*id);
             }
         }
@@ -1141,6 +1176,7 @@ struct Cx<'a> {
     subject: &'a Subject,
     tag: usize,
     draft7: bool,
+    aliasing: std::collections::HashSet<(String, String, usize)>,
 }
 
 fn esc(k: &str) -> String {
