@@ -32,6 +32,8 @@ pub(crate) mod decide;
 pub mod evidence;
 pub(crate) mod lang;
 pub(crate) mod normal;
+#[cfg(test)]
+mod properties;
 pub mod rules;
 pub mod schemas;
 pub mod shrink;
