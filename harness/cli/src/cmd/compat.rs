@@ -66,7 +66,12 @@ impl From<ModeArg> for Mode {
 /// What is compared: two single schemas, or two sets matched by file path.
 enum Inputs {
     Files(Subject, Subject),
-    Dirs(SchemaSet, SchemaSet),
+    /// Two sets, and their AsyncAPI documents when both are specs trees that have one.
+    Dirs(
+        SchemaSet,
+        SchemaSet,
+        Option<(serde_json::Value, serde_json::Value)>,
+    ),
 }
 
 fn err(e: &CompatError) -> CliError {
@@ -110,8 +115,12 @@ fn load(args: &Args) -> Result<Inputs, CliError> {
     }
     if new.is_dir() {
         let n = SchemaSet::from_dir(new).map_err(|e| err(&e))?;
-        let o = if old.is_dir() {
-            SchemaSet::from_dir(old)
+        let new_api = compat::asyncapi::from_dir(new).map_err(|e| err(&e))?;
+        let (o, old_api) = if old.is_dir() {
+            (
+                SchemaSet::from_dir(old).map_err(|e| err(&e))?,
+                compat::asyncapi::from_dir(old).map_err(|e| err(&e))?,
+            )
         } else if old.is_file() {
             return Err(CliError::Usage(format!(
                 "--old {} is a file but --new {} is a directory",
@@ -119,10 +128,13 @@ fn load(args: &Args) -> Result<Inputs, CliError> {
                 new.display()
             )));
         } else {
-            git_source(new).and_then(|(repo, rel)| SchemaSet::from_git_dir(&repo, &args.old, &rel))
-        }
-        .map_err(|e| err(&e))?;
-        return Ok(Inputs::Dirs(o, n));
+            let (repo, rel) = git_source(new).map_err(|e| err(&e))?;
+            (
+                SchemaSet::from_git_dir(&repo, &args.old, &rel).map_err(|e| err(&e))?,
+                compat::asyncapi::from_git(&repo, &args.old, &rel).map_err(|e| err(&e))?,
+            )
+        };
+        return Ok(Inputs::Dirs(o, n, old_api.zip(new_api)));
     }
     Err(CliError::Usage(format!(
         "--new {}: no such file or directory",
@@ -158,6 +170,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
     };
     let mut reports = Vec::new();
     let mut lone = Vec::new();
+    let mut api_changes = Vec::new();
     let mut total = 0;
     match load(args)? {
         Inputs::Files(o, n) => {
@@ -165,7 +178,10 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
             let name = format!("{} -> {}", args.old, args.new.display());
             reports.push(compat::compare(&name, &o, &n, mode, &opts).map_err(|e| err(&e))?);
         }
-        Inputs::Dirs(o, n) => {
+        Inputs::Dirs(o, n, apis) => {
+            if let Some((oa, na)) = apis {
+                api_changes = compat::asyncapi::diff(&oa, &na);
+            }
             let (o, n) = (Arc::new(o), Arc::new(n));
             let (os, ns) = (o.subjects(), n.subjects());
             for name in &os {
@@ -204,6 +220,11 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
             Direction::Forward => !l.removed,
         })
     };
+    let api_breaks = |c: &compat::asyncapi::ApiChange| {
+        mode.directions()
+            .iter()
+            .any(|d| c.breaks(*d == Direction::Backward))
+    };
     let changed = reports.iter().filter(|r| !r.identical).count();
     let incompatible = reports
         .iter()
@@ -213,7 +234,8 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
                 .any(|d| d.verdict == Verdict::Incompatible)
         })
         .count()
-        + lone.iter().filter(|l| lone_breaks(l)).count();
+        + lone.iter().filter(|l| lone_breaks(l)).count()
+        + api_changes.iter().filter(|c| api_breaks(c)).count();
     let undecided = reports
         .iter()
         .filter(|r| {
@@ -261,6 +283,12 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
                     ),
                 )?;
             }
+            for c in &api_changes {
+                let mut data = serde_json::to_value(c)
+                    .map_err(|e| CliError::Input(format!("cannot serialise a change: {e}")))?;
+                data["breaks"] = json!(api_breaks(c));
+                emit(out, &record("asyncapi", data))?;
+            }
             emit(
                 out,
                 &record(
@@ -272,6 +300,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
                         "changed": changed,
                         "removed": lone.iter().filter(|l| l.removed).count(),
                         "added": lone.iter().filter(|l| !l.removed).count(),
+                        "asyncapi_changes": api_changes.len(),
                         "incompatible": incompatible,
                         "undecided": undecided,
                         "compatible": compatible,
@@ -301,13 +330,28 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
                 };
                 emit(out, &format!("{}: {what} ({effect})", l.name))?;
             }
+            for c in &api_changes {
+                let effect = if api_breaks(c) {
+                    let dirs: Vec<&str> = mode
+                        .directions()
+                        .iter()
+                        .filter(|d| c.breaks(**d == Direction::Backward))
+                        .map(|d| d.as_str())
+                        .collect();
+                    format!("breaks {}", dirs.join(" and "))
+                } else {
+                    "not checked in this mode".to_owned()
+                };
+                emit(out, &format!("asyncapi: {} ({effect})", c.describe()))?;
+            }
             emit(
                 out,
                 &format!(
-                    "compat {}: {total} schema(s), {changed} changed, {} removed, {} added; {incompatible} incompatible, {undecided} undecided; directions: {identical} identical, {proved} proved, {counterexampled} counterexampled, {undecided_dirs} undecided; {} cases per direction, seed {}",
+                    "compat {}: {total} schema(s), {changed} changed, {} removed, {} added, {} asyncapi change(s); {incompatible} incompatible, {undecided} undecided; directions: {identical} identical, {proved} proved, {counterexampled} counterexampled, {undecided_dirs} undecided; {} cases per direction, seed {}",
                     mode_str(mode),
                     lone.iter().filter(|l| l.removed).count(),
                     lone.iter().filter(|l| !l.removed).count(),
+                    api_changes.len(),
                     args.cases,
                     args.seed,
                 ),

@@ -28,6 +28,7 @@
 //! MINOR/MAJOR rule of catalogue §2.2 over a whole specs tree).
 #![deny(clippy::wildcard_enum_match_arm)]
 
+pub mod asyncapi;
 pub(crate) mod decide;
 pub mod evidence;
 pub(crate) mod lang;
