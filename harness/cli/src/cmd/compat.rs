@@ -70,7 +70,7 @@ enum Inputs {
     Dirs(
         SchemaSet,
         SchemaSet,
-        Option<(serde_json::Value, serde_json::Value)>,
+        Option<Box<(serde_json::Value, serde_json::Value)>>,
     ),
 }
 
@@ -134,7 +134,7 @@ fn load(args: &Args) -> Result<Inputs, CliError> {
                 compat::asyncapi::from_git(&repo, &args.old, &rel).map_err(|e| err(&e))?,
             )
         };
-        return Ok(Inputs::Dirs(o, n, old_api.zip(new_api)));
+        return Ok(Inputs::Dirs(o, n, old_api.zip(new_api).map(Box::new)));
     }
     Err(CliError::Usage(format!(
         "--new {}: no such file or directory",
@@ -179,8 +179,8 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
             reports.push(compat::compare(&name, &o, &n, mode, &opts).map_err(|e| err(&e))?);
         }
         Inputs::Dirs(o, n, apis) => {
-            if let Some((oa, na)) = apis {
-                api_changes = compat::asyncapi::diff(&oa, &na);
+            if let Some(apis) = apis {
+                api_changes = compat::asyncapi::diff(&apis.0, &apis.1);
             }
             let (o, n) = (Arc::new(o), Arc::new(n));
             let (os, ns) = (o.subjects(), n.subjects());

@@ -464,12 +464,13 @@ impl<'a> Decider<'a> {
         }
         // `contains`: the first items satisfy it where they can.
         for (c, min, _) in &x.contains {
-            for i in 0..usize::try_from(*min).unwrap_or(usize::MAX).min(len) {
+            let n = usize::try_from(*min).unwrap_or(usize::MAX).min(len);
+            for (i, item) in items.iter_mut().enumerate().take(n) {
                 if at.as_ref().is_some_and(|(j, _)| *j == i) {
                     continue;
                 }
                 let s = self.arena.intersect(x.item(i), *c);
-                items[i] = self.witness(s, 1)?;
+                *item = self.witness(s, 1)?;
             }
         }
         Some(Value::Array(items))

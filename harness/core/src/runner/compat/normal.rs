@@ -424,14 +424,11 @@ impl Arena {
                     }
                     conj.push(id);
                 }
-                "$dynamicRef"
-                | "$recursiveRef"
-                | "unevaluatedProperties"
-                | "unevaluatedItems"
-                | "$recursiveAnchor" => {
-                    if val != &Value::Bool(true) && k != "$recursiveAnchor" {
-                        return Node::Unknown(k.clone());
-                    }
+                // Dynamic scope and evaluated-location tracking are outside the normal form.
+                "$dynamicRef" | "$recursiveRef" | "unevaluatedProperties" | "unevaluatedItems"
+                    if val != &Value::Bool(true) =>
+                {
+                    return Node::Unknown(k.clone());
                 }
                 "allOf" | "anyOf" | "oneOf" => {
                     let Some(items) = val.as_array() else {
