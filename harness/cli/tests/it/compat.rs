@@ -10,7 +10,7 @@ use contracts_core::runner::compat::{
 use serde_json::Value;
 use std::path::Path;
 
-/// Change classes of issue 5 point 2 that the fixture table must exercise (classes the rules
+/// Change classes the fixture table must exercise (classes the rules
 /// only use for unusual shapes, such as `ref_unresolved`, are covered by unit tests).
 const MUST_COVER: &[&str] = &[
     "property_added",
@@ -68,7 +68,7 @@ fn fixture_cases_get_their_expected_verdicts() {
     cases.sort();
     assert!(
         cases.len() >= 30,
-        "issue 5 asks for at least 30 cases, found {}",
+        "the fixture table holds at least 30 cases, found {}",
         cases.len()
     );
     let filter = std::env::var("COMPAT_CASE").unwrap_or_default();

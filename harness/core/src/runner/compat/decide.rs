@@ -20,9 +20,7 @@
 #![deny(clippy::wildcard_enum_match_arm)]
 
 use super::lang::{self, Diff};
-use super::normal::{
-    Arena, Arr, Atom, FALSE, Id, Node, Num, Obj, Str, StrC, TRUE, Ty, is_int, is_multiple,
-};
+use super::normal::{Arena, Arr, Atom, Id, Node, Num, Obj, Str, StrC, Ty, is_int, is_multiple};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -69,8 +67,7 @@ pub(crate) struct Decider<'a> {
 
 impl<'a> Decider<'a> {
     pub(crate) fn new(arena: &'a mut Arena) -> Self {
-        let string = arena.union(&[]);
-        arena.nodes[string] = Node::Atoms(vec![Atom::Str(Str::default())]);
+        let string = arena.strings();
         Self {
             arena,
             assumed: HashSet::new(),
@@ -101,11 +98,11 @@ impl<'a> Decider<'a> {
     }
 
     fn is_empty(&self, id: Id) -> bool {
-        matches!(self.arena.node(id), Node::Atoms(a) if a.is_empty())
+        self.arena.is_empty(id)
     }
 
     pub(crate) fn incl(&mut self, a: Id, b: Id) -> Incl {
-        if a == b || b == TRUE || a == FALSE || self.is_empty(a) {
+        if a == b || self.arena.is_full(b) || self.is_empty(a) {
             return Incl::Holds;
         }
         if self.assumed.contains(&(a, b)) {
@@ -315,7 +312,9 @@ impl<'a> Decider<'a> {
             return Incl::Holds;
         }
         let refs: Vec<&Str> = kept.iter().collect();
-        let blame = if dropped || !xf.is_empty() {
+        let blame = if ys.is_empty() {
+            "type".to_owned()
+        } else if dropped || !xf.is_empty() {
             "format".to_owned()
         } else if x
             .cons
@@ -384,13 +383,12 @@ impl<'a> Decider<'a> {
             let both = self.arena.intersect(x.item(0), x.item(1));
             if let Some(w) = self.witness(both, 1) {
                 let len = usize::try_from(x.min.max(2)).unwrap_or(usize::MAX);
-                if let Some(mut a) = self.arr_witness(x, len, None) {
-                    if let Value::Array(items) = &mut a {
-                        items[0] = w.clone();
-                        items[1] = w;
-                    }
-                    acc.fail(Some(a), "uniqueItems");
+                let mut a = self.arr_witness(x, len, None);
+                if let Some(Value::Array(items)) = &mut a {
+                    items[0] = w.clone();
+                    items[1] = w;
                 }
+                acc.fail(a, "uniqueItems");
             } else {
                 acc.unknown("uniqueItems");
             }
@@ -481,10 +479,8 @@ impl<'a> Decider<'a> {
     fn obj_in(&mut self, x: &Obj, y: &Obj) -> Incl {
         let mut acc = Acc::default();
         for r in y.required.difference(&x.required) {
-            if let Some(mut o) = self.obj_witness(x, 1) {
-                o.remove(r);
-                acc.fail(Some(Value::Object(o)), "required");
-            }
+            let c = self.obj_with(x, None, Some(r));
+            acc.fail(c, "required");
         }
         let named: BTreeSet<String> = x
             .props
@@ -506,11 +502,15 @@ impl<'a> Decider<'a> {
             match self.incl(mx, my) {
                 Incl::Holds => {}
                 Incl::Fails(c, kw) => {
+                    // A member the target does not admit at all is blamed on where it is shut.
+                    let kw = match (self.is_empty(my), y.props.contains_key(k)) {
+                        (true, true) => "properties".to_owned(),
+                        (true, false) => "additionalProperties".to_owned(),
+                        (false, _) => kw,
+                    };
                     for v in c {
-                        if let Some(mut o) = self.obj_witness(x, 1) {
-                            o.insert(k.clone(), v);
-                            acc.fail(Some(Value::Object(o)), &kw);
-                        }
+                        let c = self.obj_with(x, Some((k, Some(v))), None);
+                        acc.fail(c, &kw);
                     }
                 }
                 Incl::Unknown(kw) => acc.unknown(&kw),
@@ -519,7 +519,7 @@ impl<'a> Decider<'a> {
         self.others_in(x, y, &named, &mut acc);
         if let Some(yn) = y.names {
             let yn = self.arena.intersect(yn, self.string);
-            let closed = x.additional == FALSE && x.patterns.is_empty();
+            let closed = self.is_empty(x.additional) && x.patterns.is_empty();
             if closed {
                 for k in x.props.keys() {
                     let mx = x.props[k];
@@ -527,12 +527,9 @@ impl<'a> Decider<'a> {
                         continue;
                     }
                     if self.member(yn, &Value::String(k.clone()), 0) != Some(true) {
-                        if let (Some(mut o), Some(w)) =
-                            (self.obj_witness(x, 1), self.witness(mx, 1))
-                        {
-                            o.insert(k.clone(), w);
-                            acc.fail(Some(Value::Object(o)), "propertyNames");
-                        }
+                        let w = self.witness(mx, 1);
+                        let c = self.obj_with(x, Some((k, w)), None);
+                        acc.fail(c, "propertyNames");
                     }
                 }
             } else {
@@ -544,15 +541,9 @@ impl<'a> Decider<'a> {
                     Incl::Holds => {}
                     Incl::Fails(c, _) => {
                         for key in c.iter().filter_map(Value::as_str) {
-                            let Some(m) = self.arena.member(x, key) else {
-                                continue;
-                            };
-                            if let (Some(mut o), Some(w)) =
-                                (self.obj_witness(x, 1), self.witness(m, 1))
-                            {
-                                o.insert(key.to_owned(), w);
-                                acc.fail(Some(Value::Object(o)), "propertyNames");
-                            }
+                            let w = self.arena.member(x, key).and_then(|m| self.witness(m, 1));
+                            let c = self.obj_with(x, Some((key, w)), None);
+                            acc.fail(c, "propertyNames");
                         }
                     }
                     Incl::Unknown(k) => acc.unknown(&k),
@@ -564,10 +555,11 @@ impl<'a> Decider<'a> {
             acc.fail(w, "minProperties");
         }
         if let Some(ymax) = y.max {
-            let closed = x.additional == FALSE && x.patterns.is_empty();
+            let closed = self.is_empty(x.additional) && x.patterns.is_empty();
             let bounded =
                 x.max.is_some_and(|m| m <= ymax) || (closed && x.props.len() as u64 <= ymax);
             if !bounded {
+                let mut c = None;
                 if let Some(mut o) = self.obj_witness(x, 1) {
                     let keys: Vec<String> = x.props.keys().cloned().collect();
                     for k in keys {
@@ -590,8 +582,9 @@ impl<'a> Decider<'a> {
                         }
                         i += 1;
                     }
-                    acc.fail(Some(Value::Object(o)), "maxProperties");
+                    c = Some(Value::Object(o));
                 }
+                acc.fail(c, "maxProperties");
             }
         }
         for (k, deps) in &y.dep_req {
@@ -609,11 +602,9 @@ impl<'a> Decider<'a> {
                 if implied {
                     continue;
                 }
-                if let (Some(mut o), Some(w)) = (self.obj_witness(x, 1), self.witness(mk, 1)) {
-                    o.insert(k.clone(), w);
-                    o.remove(d);
-                    acc.fail(Some(Value::Object(o)), "dependentRequired");
-                }
+                let w = self.witness(mk, 1);
+                let c = self.obj_with(x, Some((k, w)), Some(d));
+                acc.fail(c, "dependentRequired");
             }
         }
         acc.finish(|| "object".into())
@@ -621,10 +612,10 @@ impl<'a> Decider<'a> {
 
     /// Members no side names: `patternProperties` and `additionalProperties`.
     fn others_in(&mut self, x: &Obj, y: &Obj, named: &BTreeSet<String>, acc: &mut Acc) {
-        if x.additional == FALSE && x.patterns.is_empty() {
+        if self.is_empty(x.additional) && x.patterns.is_empty() {
             return;
         }
-        if y.additional == TRUE && y.patterns.is_empty() {
+        if self.arena.is_full(y.additional) && y.patterns.is_empty() {
             return;
         }
         let same_patterns = x.patterns.iter().map(|p| &p.0).collect::<Vec<_>>()
@@ -639,16 +630,23 @@ impl<'a> Decider<'a> {
             match self.incl(x.additional, y.additional) {
                 Incl::Holds => {}
                 Incl::Fails(c, _) if y.patterns.is_empty() && x.patterns.is_empty() => {
-                    // A fresh member name carries the value.
-                    let key = (0..)
-                        .map(|i| format!("extra_{i}"))
-                        .find(|k| !named.contains(k))
+                    // A fresh member name carries the value: one no side names and the
+                    // left's `propertyNames` admits.
+                    let names = x.names;
+                    let key = ["a", "b", "x", "zz"]
+                        .into_iter()
+                        .map(str::to_owned)
+                        .chain((0..8).map(|i| format!("extra_{i}")))
+                        .find(|k| {
+                            !named.contains(k)
+                                && names.is_none_or(|n| {
+                                    self.member(n, &Value::String(k.clone()), 0) == Some(true)
+                                })
+                        })
                         .unwrap_or_default();
                     for v in c {
-                        if let Some(mut o) = self.obj_witness(x, 1) {
-                            o.insert(key.clone(), v);
-                            acc.fail(Some(Value::Object(o)), "additionalProperties");
-                        }
+                        let c = self.obj_with(x, Some((&key, Some(v))), None);
+                        acc.fail(c, "additionalProperties");
                     }
                 }
                 Incl::Fails(..) => acc.unknown("additionalProperties"),
@@ -661,7 +659,7 @@ impl<'a> Decider<'a> {
             .patterns
             .iter()
             .map(|p| p.2)
-            .chain((x.additional != FALSE).then_some(x.additional))
+            .chain((!self.is_empty(x.additional)).then_some(x.additional))
             .collect();
         let rights: Vec<Id> = y
             .patterns
@@ -677,6 +675,24 @@ impl<'a> Decider<'a> {
                 }
             }
         }
+    }
+
+    /// A minimal object of `x` with member `set` (its value must exist) and without `unset`;
+    /// `None` when either cannot be built, which the caller records as undecided.
+    fn obj_with(
+        &mut self,
+        x: &Obj,
+        set: Option<(&str, Option<Value>)>,
+        unset: Option<&str>,
+    ) -> Option<Value> {
+        let mut o = self.obj_witness(x, 1)?;
+        if let Some((k, v)) = set {
+            o.insert(k.to_owned(), v?);
+        }
+        if let Some(k) = unset {
+            o.remove(k);
+        }
+        Some(Value::Object(o))
     }
 
     /// A minimal object of `x`: its required members (and what they require) with witnesses.
@@ -727,20 +743,29 @@ impl<'a> Decider<'a> {
                 .find(|c| n.contains(*c))
                 .map(num_value),
             Atom::Str(s) => {
+                // Samples of an asserted format first, then the shortest string of the
+                // languages with formats set aside; the first that is a member wins.
+                let mut cands: Vec<String> = Vec::new();
                 for (c, pos) in &s.cons {
                     if let (StrC::Format(f), true) = (c, pos) {
-                        return format_samples(f)
-                            .iter()
-                            .map(|x| Value::String((*x).into()))
-                            .find(|v| {
-                                self.str_member(s, v.as_str().unwrap_or_default()) == Some(true)
-                            });
+                        cands.extend(format_samples(f).iter().map(|x| (*x).to_owned()));
                     }
                 }
-                match self.langs.difference(s, &[]) {
-                    Diff::Witness(w) => Some(Value::String(w)),
-                    Diff::Empty { .. } | Diff::Unknown(_) => None,
+                let plain = Str {
+                    cons: s
+                        .cons
+                        .iter()
+                        .filter(|c| !matches!(c.0, StrC::Format(_)))
+                        .cloned()
+                        .collect(),
+                };
+                if let Diff::Witness(w) = self.langs.difference(&plain, &[]) {
+                    cands.push(w);
                 }
+                cands
+                    .into_iter()
+                    .find(|c| self.str_member(s, c) == Some(true))
+                    .map(Value::String)
             }
             Atom::Arr(x) => {
                 let len = usize::try_from(x.min).unwrap_or(usize::MAX);
@@ -948,8 +973,12 @@ fn num_sub(x: &Num, y: &Num) -> bool {
         (Some((yh, yi)), Some((xh, xi))) => yh > xh || (yh == xh && (yi || !xi)),
     };
     let point = matches!((x.lo, x.hi), (Some((l, true)), Some((h, true))) if l == h);
-    if point {
-        // One value: decide it outright.
+    let int_lattices = [x, y]
+        .iter()
+        .flat_map(|n| n.mult.iter().chain(&n.not_mult))
+        .all(|m| is_int(*m));
+    if point && int_lattices {
+        // One value: decide it outright (integer lattices are exact in f64).
         return x.lo.is_some_and(|(l, _)| x.contains(l) && y.contains(l))
             || !x.contains(x.lo.map_or(0.0, |b| b.0));
     }
@@ -1020,65 +1049,57 @@ fn lcm(a: f64, b: f64) -> f64 {
 }
 
 /// Whether the union of plain intervals `ys` covers `x`'s interval (on integers when `x` is
-/// integral).
+/// integral): a sweep from `x`'s lower bound that stops at the first gap.
 fn covered(x: &Num, ys: &[&Num]) -> bool {
-    let integral = x.integral();
-    let lo_of = |n: &Num| n.lo.map_or((f64::NEG_INFINITY, true), |b| b);
-    let hi_of = |n: &Num| n.hi.map_or((f64::INFINITY, true), |b| b);
-    let mut ivs: Vec<((f64, bool), (f64, bool))> = ys
-        .iter()
-        .map(|y| {
-            let (mut l, mut h) = (lo_of(y), hi_of(y));
-            if integral {
-                if l.0.is_finite() {
-                    l = (
-                        if !l.1 && l.0.fract() == 0.0 {
-                            l.0 + 1.0
-                        } else {
-                            l.0.ceil()
-                        },
-                        true,
-                    );
-                }
-                if h.0.is_finite() {
-                    h = (
-                        if !h.1 && h.0.fract() == 0.0 {
-                            h.0 - 1.0
-                        } else {
-                            h.0.floor()
-                        },
-                        true,
-                    );
-                }
-            }
-            (l, h)
-        })
-        .collect();
-    ivs.sort_by(|a, b| a.0.0.total_cmp(&b.0.0).then(b.0.1.cmp(&a.0.1)));
-    // `reach`: everything up to it (inclusive when the flag says so) is covered.
+    let lo_of = |n: &Num| n.lo.unwrap_or((f64::NEG_INFINITY, true));
+    let hi_of = |n: &Num| n.hi.unwrap_or((f64::INFINITY, true));
     let (xl, xh) = (lo_of(x), hi_of(x));
-    let mut reach = xl;
-    let mut started = false;
-    for (l, h) in ivs {
-        let joins = if !started {
-            l.0 < xl.0 || (l.0 == xl.0 && (l.1 || !xl.1))
-        } else if integral {
-            l.0 <= reach.0 + 1.0
-        } else {
-            l.0 < reach.0 || (l.0 == reach.0 && (l.1 || reach.1))
+    if x.integral() {
+        // Closed integer intervals: `reach` is the last integer covered so far.
+        let close = |y: &Num| {
+            let (l, li) = lo_of(y);
+            let (h, hi) = hi_of(y);
+            let l = if l.is_finite() && !li && l.fract() == 0.0 {
+                l + 1.0
+            } else {
+                l.ceil()
+            };
+            let h = if h.is_finite() && !hi && h.fract() == 0.0 {
+                h - 1.0
+            } else {
+                h.floor()
+            };
+            (l, h)
         };
-        if !joins {
-            if started {
-                break;
+        let mut ivs: Vec<(f64, f64)> = ys.iter().map(|y| close(y)).collect();
+        ivs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut reach = xl.0 - 1.0;
+        for (l, h) in ivs {
+            if l <= reach + 1.0 || l == f64::NEG_INFINITY {
+                reach = reach.max(h);
+            } else if l <= xh.0 {
+                return false;
             }
-            continue;
         }
-        started = true;
+        return reach >= xh.0;
+    }
+    // Reals: `reach` is the frontier; its flag says whether the frontier point itself is
+    // covered. Nothing of `x` is covered at the start.
+    let mut ivs: Vec<((f64, bool), (f64, bool))> =
+        ys.iter().map(|y| (lo_of(y), hi_of(y))).collect();
+    ivs.sort_by(|a, b| a.0.0.total_cmp(&b.0.0).then(b.0.1.cmp(&a.0.1)));
+    let mut reach = (xl.0, !xl.1);
+    for (l, h) in ivs {
+        let joins = l.0 < reach.0 || (l.0 == reach.0 && (l.1 || reach.1));
+        if !joins {
+            // A gap at the frontier, unless the frontier is already past `x`.
+            break;
+        }
         if h.0 > reach.0 || (h.0 == reach.0 && h.1) {
             reach = h;
         }
     }
-    started && (reach.0 > xh.0 || (reach.0 == xh.0 && (reach.1 || !xh.1)))
+    reach.0 > xh.0 || (reach.0 == xh.0 && (reach.1 || !xh.1))
 }
 
 fn num_value(x: f64) -> Value {
@@ -1140,5 +1161,50 @@ fn format_samples(f: &str) -> &'static [&'static str] {
         "hostname" | "idn-hostname" => &["example.com"],
         "duration" => &["P1D"],
         _ => &[],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    fn num(lo: Option<(f64, bool)>, hi: Option<(f64, bool)>, int: bool) -> Num {
+        Num {
+            lo,
+            hi,
+            mult: if int { vec![1.0] } else { Vec::new() },
+            not_mult: Vec::new(),
+        }
+    }
+
+    #[rstest]
+    // [0, 10] is [0, 5] ∪ [5, 10].
+    #[case(num(Some((0.0, true)), Some((10.0, true)), false), vec![num(Some((0.0, true)), Some((5.0, true)), false), num(Some((5.0, true)), Some((10.0, true)), false)], true)]
+    // A gap between 4 and 5 on the reals...
+    #[case(num(Some((0.0, true)), Some((10.0, true)), false), vec![num(Some((0.0, true)), Some((4.0, true)), false), num(Some((5.0, true)), Some((10.0, true)), false)], false)]
+    // ...is no gap on the integers.
+    #[case(num(Some((0.0, true)), Some((10.0, true)), true), vec![num(Some((0.0, true)), Some((4.0, true)), false), num(Some((5.0, true)), Some((10.0, true)), false)], true)]
+    // An interval below the left one covers nothing of it.
+    #[case(num(Some((5.0, true)), Some((5.0, true)), false), vec![num(Some((0.0, true)), Some((1.0, true)), false)], false)]
+    // Open ends meeting at a point leave the point out.
+    #[case(num(None, None, false), vec![num(None, Some((0.0, false)), false), num(Some((0.0, false)), None, false)], false)]
+    #[case(num(None, None, false), vec![num(None, Some((0.0, true)), false), num(Some((0.0, false)), None, false)], true)]
+    fn unions_of_intervals_are_swept(#[case] x: Num, #[case] ys: Vec<Num>, #[case] want: bool) {
+        let refs: Vec<&Num> = ys.iter().collect();
+        assert_eq!(covered(&x, &refs), want);
+    }
+
+    #[rstest]
+    // Integer bounds are closed: exclusiveMinimum 0 is minimum 1 (after normalisation).
+    #[case(num(Some((1.0, true)), None, true), num(Some((0.0, false)), None, false), true)]
+    // multipleOf 4 implies multipleOf 2, not the converse.
+    #[case(Num { mult: vec![4.0], ..Num::any() }, Num { mult: vec![2.0], ..Num::any() }, true)]
+    #[case(Num { mult: vec![2.0], ..Num::any() }, Num { mult: vec![4.0], ..Num::any() }, false)]
+    // Non-integer lattices only when equal.
+    #[case(Num { mult: vec![0.3], ..Num::any() }, Num { mult: vec![0.1], ..Num::any() }, false)]
+    #[case(Num { mult: vec![0.1], ..Num::any() }, Num { mult: vec![0.1], ..Num::any() }, true)]
+    fn lattices_and_bounds_imply(#[case] x: Num, #[case] y: Num, #[case] want: bool) {
+        assert_eq!(num_sub(&x, &y), want);
     }
 }

@@ -7,25 +7,35 @@
 //!   read new events);
 //! - **full**: both.
 //!
-//! Two independent sources decide a direction:
-//! - [`rules`]: a structural comparison of the two schemas that classifies each change
-//!   ([`ChangeClass`]) with the JSON pointer where it happens and the direction it breaks
-//!   ([`Effect`]);
-//! - [`evidence`]: a bounded search that generates events from the source schema (and mutants of
-//!   the target schema) with `contracts-gen` and validates them against the target; a hit is
-//!   shrunk to a minimal counterexample.
+//! A direction is the question `L(source) ⊆ L(target)` (backward: old ⊆ new; forward:
+//! new ⊆ old), decided by a procedure, not by keyword rules:
+//! - `normal` brings both schemas into one normal form: a union of typed atoms per node,
+//!   `$ref`s inlined into a graph (recursion stays a cycle), `enum`/`const`/`anyOf` of consts
+//!   unified, integer bounds closed, `allOf` merged, `anyOf`/`oneOf`/`not`/`if` kept as unions
+//!   of intersections and complements (the approach of jsonsubschema, Habib et al., ISSTA 2021);
+//! - `decide` decides inclusion per type (numbers as intervals on lattices, strings as
+//!   regular languages on a DFA product in `lang`, arrays and objects member by member),
+//!   co-inductively on cycles, and builds candidate counterexamples where it fails;
+//! - [`evidence`] confirms every candidate with the `jsonschema` reference before it is
+//!   reported, and runs the generator-driven search: a second source of counterexamples and a
+//!   cross-check of every proof.
 //!
-//! Reading the undecided cases (the safe reading, STYLE "Comments and docs"):
-//! - a counterexample always wins: the direction is incompatible, whatever the rules said;
-//! - "compatible" needs both the rules finding nothing that can break **and** a clean search
-//!   beside them; identical schema closures are compatible by identity (a proof, not a rule);
-//! - rules that say "breaks" stand even when the search finds nothing (incompatible, unproven);
-//! - rules that say "may break" (a changed pattern, a changed `oneOf` branch) with a clean search
-//!   give [`Verdict::Undecided`], which the CLI and the versioning check treat as not compatible.
+//! Reading the verdicts (the safe reading, STYLE "Comments and docs"):
+//! - **compatible** only with a proof (or closures identical up to annotations);
+//! - **incompatible** only with a counterexample the reference accepts under the source schema
+//!   and rejects under the target, from the procedure or from the search;
+//! - **undecided** otherwise, naming the keyword the procedure could not decide (a lookahead
+//!   pattern, `unevaluatedProperties`, a `multipleOf` lattice it cannot compare);
+//! - a search counterexample to a proved inclusion is a defect of the procedure: it is reported
+//!   as incompatible with [`Basis::ProofContradicted`], and tests require it never happens.
 //!
-//! Layers: [`schemas`] (documents from a directory, a file or a git revision) -> [`rules`] ->
-//! [`evidence`] -> [`compare`] (this file: one verdict per direction) -> [`versioning`] (the D2
-//! MINOR/MAJOR rule of catalogue §2.2 over a whole specs tree).
+//! [`rules`] still describes what changed, keyword by keyword (the `changes` of a report and the
+//! probes the search places at changed locations); it decides nothing.
+//!
+//! Layers: [`schemas`] (documents from a directory, a file or a git revision) -> `normal` ->
+//! `lang` -> `decide` -> [`evidence`] -> [`compare`] (this file: one verdict per direction)
+//! -> [`versioning`] (the D2 MINOR/MAJOR rule of catalogue §2.2 over a whole specs tree), with
+//! [`asyncapi`] beside it for the catalogue's messages and channels.
 #![deny(clippy::wildcard_enum_match_arm)]
 
 pub mod asyncapi;

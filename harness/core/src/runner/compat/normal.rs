@@ -237,7 +237,7 @@ pub(crate) enum Node {
 
 /// Every node of both schemas of a comparison.
 pub(crate) struct Arena {
-    pub(crate) nodes: Vec<Node>,
+    nodes: Vec<Node>,
     memo: HashMap<(String, String, usize), Id>,
     inter: HashMap<(Id, Id), Id>,
     compl: HashMap<Id, Id>,
@@ -323,8 +323,37 @@ impl Arena {
     }
 
     fn push(&mut self, n: Node) -> Id {
-        self.nodes.push(simplify(n));
+        let n = simplify(n);
+        if let Some(id) = self.constant(&n) {
+            return id;
+        }
+        self.nodes.push(n);
         self.nodes.len() - 1
+    }
+
+    /// [`TRUE`] or [`FALSE`] when `n` is the full or the empty set, so identity comparisons
+    /// with them hold whatever way the set was written (`{}`, `"additionalProperties": false`).
+    fn constant(&self, n: &Node) -> Option<Id> {
+        match n {
+            Node::Atoms(a) if a.is_empty() => Some(FALSE),
+            Node::Atoms(a) if all_atoms().iter().all(|x| a.contains(x)) => Some(TRUE),
+            Node::Atoms(_) | Node::Unknown(_) | Node::Pending => None,
+        }
+    }
+
+    /// A node admitting every string (the domain of `propertyNames`).
+    pub(crate) fn strings(&mut self) -> Id {
+        self.push(Node::Atoms(vec![Atom::Str(Str::default())]))
+    }
+
+    /// Whether `id` admits every value.
+    pub(crate) fn is_full(&self, id: Id) -> bool {
+        id == TRUE || self.constant(self.node(id)) == Some(TRUE)
+    }
+
+    /// Whether `id` admits nothing (as far as the normal form shows on its face).
+    pub(crate) fn is_empty(&self, id: Id) -> bool {
+        id == FALSE || self.constant(self.node(id)) == Some(FALSE)
     }
 
     /// The node of `subject`'s entry schema.
@@ -389,8 +418,17 @@ impl Arena {
             Some(v) => self.build(cx, doc, pointer, &v),
             None => Node::Unknown("$ref".to_owned()),
         };
-        self.nodes[id] = simplify(node);
-        id
+        let node = simplify(node);
+        let constant = self.constant(&node);
+        self.nodes[id] = node;
+        // A cycle may hold the reserved id; every later use gets the constant.
+        match constant {
+            Some(c) => {
+                self.memo.insert(key_of(doc, pointer, cx.tag), c);
+                c
+            }
+            None => id,
+        }
     }
 
     #[allow(clippy::too_many_lines)]
@@ -838,7 +876,13 @@ impl Arena {
                 } else {
                     Node::Atoms(out)
                 };
-                self.nodes[id] = simplify(n);
+                let n = simplify(n);
+                let constant = self.constant(&n);
+                self.nodes[id] = n;
+                if let Some(c) = constant {
+                    self.inter.insert(key, c);
+                    return c;
+                }
                 return id;
             }
         };
@@ -904,8 +948,8 @@ impl Arena {
             (Atom::Obj(a), Atom::Obj(b)) => {
                 // Patterns of one side meet the other's `additionalProperties` on keys the
                 // merged atom cannot separate; only the exact cases are merged.
-                if (!a.patterns.is_empty() && b.additional != TRUE)
-                    || (!b.patterns.is_empty() && a.additional != TRUE)
+                if (!a.patterns.is_empty() && !self.is_full(b.additional))
+                    || (!b.patterns.is_empty() && !self.is_full(a.additional))
                 {
                     return Some(Atom::Opaque(Ty::Object, "patternProperties".into()));
                 }
@@ -1121,7 +1165,7 @@ impl Arena {
                         ..any_arr()
                     }));
                 }
-                if a.items != TRUE {
+                if !self.is_full(a.items) {
                     let c = self.complement(a.items);
                     out.push(Atom::Arr(Arr {
                         contains: vec![(c, 1, None)],
@@ -1139,7 +1183,7 @@ impl Arena {
             }
             Atom::Obj(o) => {
                 let simple = o.patterns.is_empty()
-                    && o.additional == TRUE
+                    && self.is_full(o.additional)
                     && o.min == 0
                     && o.max.is_none()
                     && o.names.is_none()
@@ -1154,7 +1198,7 @@ impl Arena {
                     out.push(Atom::Obj(x));
                 }
                 for (k, s) in &o.props {
-                    if *s == TRUE {
+                    if self.is_full(*s) {
                         continue;
                     }
                     let mut x = any_obj();
@@ -1174,6 +1218,10 @@ struct Cx<'a> {
     tag: usize,
     draft7: bool,
     aliasing: std::collections::HashSet<(String, String, usize)>,
+}
+
+fn key_of(doc: &str, pointer: &str, tag: usize) -> (String, String, usize) {
+    (doc.to_owned(), pointer.to_owned(), tag)
 }
 
 fn esc(k: &str) -> String {
