@@ -8,6 +8,9 @@ pub(crate) const OK: u8 = 0;
 pub(crate) const VIOLATED: u8 = 1;
 /// Usage error, unreadable input, or a schema the tool cannot use: nothing was decided.
 pub(crate) const USAGE_OR_IO: u8 = 2;
+/// `compat` only: nothing incompatible was shown, but some direction is neither proved nor
+/// refuted (the report names the keyword it could not decide).
+pub(crate) const UNDECIDED: u8 = 3;
 
 /// What a subcommand concluded, when it could conclude at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +19,8 @@ pub(crate) enum Outcome {
     Ok,
     /// Exit 1.
     Violated,
+    /// Exit 3.
+    Undecided,
 }
 
 impl Outcome {
@@ -23,6 +28,7 @@ impl Outcome {
         match self {
             Outcome::Ok => ExitCode::from(OK),
             Outcome::Violated => ExitCode::from(VIOLATED),
+            Outcome::Undecided => ExitCode::from(UNDECIDED),
         }
     }
 

@@ -1,10 +1,11 @@
-//! `contracts compat`: compare two schema versions: rule verdict plus generated counterexamples.
+//! `contracts compat`: compare two schema versions by meaning: a proof of inclusion, a
+//! counterexample confirmed by the reference, or an honest `undecided`.
 
 use crate::cmd::common::{Format, JSON_FORMAT_VERSION, emit, record};
 use crate::error::CliError;
 use crate::exit::Outcome;
 use contracts_core::runner::compat::{
-    self, CompatError, Direction, Impact, Mode, PairReport, SchemaSet, Search, SearchOptions,
+    self, Basis, CompatError, Direction, Mode, PairReport, SchemaSet, Search, SearchOptions,
     Subject, Verdict, schemas,
 };
 use serde_json::json;
@@ -12,10 +13,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Compare two schema versions: rule verdict plus generated counterexamples.
+/// Compare two schema versions: a proof of inclusion or a confirmed counterexample per direction.
 ///
-/// Exit 0 when every schema is compatible in the requested mode, 1 when one is not (or cannot be
-/// shown compatible), 2 on usage or I/O error.
+/// Exit 0 when every schema is proved compatible in the requested mode, 1 when one is
+/// incompatible (a counterexample the reference confirms), 3 when none is incompatible but one is
+/// undecided, 2 on usage or I/O error.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// The old schemas: a specs directory, a schema file, or a git revision of this repository
@@ -64,7 +66,12 @@ impl From<ModeArg> for Mode {
 /// What is compared: two single schemas, or two sets matched by file path.
 enum Inputs {
     Files(Subject, Subject),
-    Dirs(SchemaSet, SchemaSet),
+    /// Two sets, and their AsyncAPI documents when both are specs trees that have one.
+    Dirs(
+        SchemaSet,
+        SchemaSet,
+        Option<Box<(serde_json::Value, serde_json::Value)>>,
+    ),
 }
 
 fn err(e: &CompatError) -> CliError {
@@ -108,8 +115,12 @@ fn load(args: &Args) -> Result<Inputs, CliError> {
     }
     if new.is_dir() {
         let n = SchemaSet::from_dir(new).map_err(|e| err(&e))?;
-        let o = if old.is_dir() {
-            SchemaSet::from_dir(old)
+        let new_api = compat::asyncapi::from_dir(new).map_err(|e| err(&e))?;
+        let (o, old_api) = if old.is_dir() {
+            (
+                SchemaSet::from_dir(old).map_err(|e| err(&e))?,
+                compat::asyncapi::from_dir(old).map_err(|e| err(&e))?,
+            )
         } else if old.is_file() {
             return Err(CliError::Usage(format!(
                 "--old {} is a file but --new {} is a directory",
@@ -117,10 +128,13 @@ fn load(args: &Args) -> Result<Inputs, CliError> {
                 new.display()
             )));
         } else {
-            git_source(new).and_then(|(repo, rel)| SchemaSet::from_git_dir(&repo, &args.old, &rel))
-        }
-        .map_err(|e| err(&e))?;
-        return Ok(Inputs::Dirs(o, n));
+            let (repo, rel) = git_source(new).map_err(|e| err(&e))?;
+            (
+                SchemaSet::from_git_dir(&repo, &args.old, &rel).map_err(|e| err(&e))?,
+                compat::asyncapi::from_git(&repo, &args.old, &rel).map_err(|e| err(&e))?,
+            )
+        };
+        return Ok(Inputs::Dirs(o, n, old_api.zip(new_api).map(Box::new)));
     }
     Err(CliError::Usage(format!(
         "--new {}: no such file or directory",
@@ -156,6 +170,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
     };
     let mut reports = Vec::new();
     let mut lone = Vec::new();
+    let mut api_changes = Vec::new();
     let mut total = 0;
     match load(args)? {
         Inputs::Files(o, n) => {
@@ -163,7 +178,10 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
             let name = format!("{} -> {}", args.old, args.new.display());
             reports.push(compat::compare(&name, &o, &n, mode, &opts).map_err(|e| err(&e))?);
         }
-        Inputs::Dirs(o, n) => {
+        Inputs::Dirs(o, n, apis) => {
+            if let Some(apis) = apis {
+                api_changes = compat::asyncapi::diff(&apis.0, &apis.1);
+            }
             let (o, n) = (Arc::new(o), Arc::new(n));
             let (os, ns) = (o.subjects(), n.subjects());
             for name in &os {
@@ -202,6 +220,11 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
             Direction::Forward => !l.removed,
         })
     };
+    let api_breaks = |c: &compat::asyncapi::ApiChange| {
+        mode.directions()
+            .iter()
+            .any(|d| c.breaks(*d == Direction::Backward))
+    };
     let changed = reports.iter().filter(|r| !r.identical).count();
     let incompatible = reports
         .iter()
@@ -211,7 +234,8 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
                 .any(|d| d.verdict == Verdict::Incompatible)
         })
         .count()
-        + lone.iter().filter(|l| lone_breaks(l)).count();
+        + lone.iter().filter(|l| lone_breaks(l)).count()
+        + api_changes.iter().filter(|c| api_breaks(c)).count();
     let undecided = reports
         .iter()
         .filter(|r| {
@@ -223,6 +247,18 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
         })
         .count();
     let compatible = incompatible == 0 && undecided == 0;
+    // What every verdict rests on, over all compared directions.
+    let basis_count = |b: &[Basis]| {
+        reports
+            .iter()
+            .flat_map(|r| r.directions.iter())
+            .filter(|d| b.contains(&d.basis))
+            .count()
+    };
+    let proved = basis_count(&[Basis::Proof]);
+    let identical = basis_count(&[Basis::Identical]);
+    let counterexampled = basis_count(&[Basis::Procedure, Basis::Search, Basis::ProofContradicted]);
+    let undecided_dirs = basis_count(&[Basis::Undecided]);
     let reproduce = format!(
         "contracts compat --old {} --new {} --mode {} --cases {} --seed {}",
         args.old,
@@ -247,6 +283,12 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
                     ),
                 )?;
             }
+            for c in &api_changes {
+                let mut data = serde_json::to_value(c)
+                    .map_err(|e| CliError::Input(format!("cannot serialise a change: {e}")))?;
+                data["breaks"] = json!(api_breaks(c));
+                emit(out, &record("asyncapi", data))?;
+            }
             emit(
                 out,
                 &record(
@@ -258,9 +300,16 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
                         "changed": changed,
                         "removed": lone.iter().filter(|l| l.removed).count(),
                         "added": lone.iter().filter(|l| !l.removed).count(),
+                        "asyncapi_changes": api_changes.len(),
                         "incompatible": incompatible,
                         "undecided": undecided,
                         "compatible": compatible,
+                        "directions": {
+                            "identical": identical,
+                            "proved": proved,
+                            "counterexampled": counterexampled,
+                            "undecided": undecided_dirs,
+                        },
                         "cases": args.cases,
                         "seed": args.seed,
                         "reproduce": reproduce,
@@ -281,13 +330,28 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
                 };
                 emit(out, &format!("{}: {what} ({effect})", l.name))?;
             }
+            for c in &api_changes {
+                let effect = if api_breaks(c) {
+                    let dirs: Vec<&str> = mode
+                        .directions()
+                        .iter()
+                        .filter(|d| c.breaks(**d == Direction::Backward))
+                        .map(|d| d.as_str())
+                        .collect();
+                    format!("breaks {}", dirs.join(" and "))
+                } else {
+                    "not checked in this mode".to_owned()
+                };
+                emit(out, &format!("asyncapi: {} ({effect})", c.describe()))?;
+            }
             emit(
                 out,
                 &format!(
-                    "compat {}: {total} schema(s), {changed} changed, {} removed, {} added; {incompatible} incompatible, {undecided} undecided; {} cases per direction, seed {}",
+                    "compat {}: {total} schema(s), {changed} changed, {} removed, {} added, {} asyncapi change(s); {incompatible} incompatible, {undecided} undecided; directions: {identical} identical, {proved} proved, {counterexampled} counterexampled, {undecided_dirs} undecided; {} cases per direction, seed {}",
                     mode_str(mode),
                     lone.iter().filter(|l| l.removed).count(),
                     lone.iter().filter(|l| !l.removed).count(),
+                    api_changes.len(),
                     args.cases,
                     args.seed,
                 ),
@@ -297,7 +361,13 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
             }
         }
     }
-    Ok(Outcome::violated_if(!compatible))
+    Ok(if incompatible > 0 {
+        Outcome::Violated
+    } else if undecided > 0 {
+        Outcome::Undecided
+    } else {
+        Outcome::Ok
+    })
 }
 
 fn mode_str(m: Mode) -> &'static str {
@@ -317,23 +387,10 @@ fn human(out: &mut dyn Write, r: &PairReport) -> Result<(), CliError> {
         .join(", ");
     emit(out, &format!("{}: {verdicts}", r.name))?;
     for c in &r.changes {
-        let breaks: Vec<String> = [
-            (c.effect.backward, "backward"),
-            (c.effect.forward, "forward"),
-        ]
-        .iter()
-        .filter(|(i, _)| *i != Impact::Safe)
-        .map(|(i, d)| format!("{} {d}", i.as_str().replace('_', " ")))
-        .collect();
-        let effect = if breaks.is_empty() {
-            "no effect by itself".to_owned()
-        } else {
-            breaks.join(", ")
-        };
         emit(
             out,
             &format!(
-                "  {} at {} (instance {}): {} [{effect}]",
+                "  changed: {} at {} (instance {}): {}",
                 c.class.as_str(),
                 c.pointer,
                 if c.instance_path.is_empty() {
@@ -359,6 +416,9 @@ fn human(out: &mut dyn Write, r: &PairReport) -> Result<(), CliError> {
                 d.reason
             ),
         )?;
+        for step in d.proof.iter().filter(|_| d.basis == Basis::Proof) {
+            emit(out, &format!("    proof: {step}"))?;
+        }
         if let Search::Found(c) = &d.search {
             emit(
                 out,

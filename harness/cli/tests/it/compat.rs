@@ -4,12 +4,13 @@
 
 use crate::util::{code, contracts, root, scratch_copy, stdout};
 use contracts_core::runner::compat::{
-    self, ChangeClass, Direction, FindingKind, Mode, SchemaSet, Search, SearchOptions, Verdict,
+    self, Basis, ChangeClass, Direction, FindingKind, Mode, SchemaSet, Search, SearchOptions,
+    Verdict,
 };
 use serde_json::Value;
 use std::path::Path;
 
-/// Change classes of issue 5 point 2 that the fixture table must exercise (classes the rules
+/// Change classes the fixture table must exercise (classes the rules
 /// only use for unusual shapes, such as `ref_unresolved`, are covered by unit tests).
 const MUST_COVER: &[&str] = &[
     "property_added",
@@ -67,7 +68,7 @@ fn fixture_cases_get_their_expected_verdicts() {
     cases.sort();
     assert!(
         cases.len() >= 30,
-        "issue 5 asks for at least 30 cases, found {}",
+        "the fixture table holds at least 30 cases, found {}",
         cases.len()
     );
     let filter = std::env::var("COMPAT_CASE").unwrap_or_default();
@@ -137,6 +138,16 @@ fn fixture_cases_get_their_expected_verdicts() {
                         ));
                     }
                 }
+            }
+            // Compatible rests on a proof (or identity), never on a clean search alone.
+            let proved = matches!(d.basis, Basis::Proof | Basis::Identical);
+            if (d.verdict == Verdict::Compatible) != proved || d.basis == Basis::ProofContradicted {
+                failures.push(format!(
+                    "{name}: {} is {} on basis {:?}",
+                    d.direction.as_str(),
+                    d.verdict.as_str(),
+                    d.basis
+                ));
             }
         }
     }
@@ -223,6 +234,8 @@ fn json_output_is_records_with_a_versioned_summary() {
     let schema = &records[0]["data"];
     assert_eq!(schema["changes"][0]["class"], "enum_value_removed");
     assert_eq!(schema["directions"][0]["search"]["outcome"], "found");
+    assert_eq!(schema["directions"][0]["basis"], "procedure");
+    assert_eq!(schema["directions"][1]["basis"], "proof");
     assert_eq!(schema["directions"][0]["search"]["event"], "critical");
 }
 
@@ -231,12 +244,46 @@ fn head_revision_against_the_specs_directory_works() {
     // The repository's own history: whatever changed since HEAD~1, the command must decide.
     let o = contracts(&["compat", "--old", "HEAD~1", "--new", "specs"]);
     assert!(
-        matches!(code(&o), 0 | 1),
+        matches!(code(&o), 0 | 1 | 3),
         "exit {}: {}",
         code(&o),
         crate::util::stderr(&o)
     );
     assert!(stdout(&o).contains("compat backward: "), "{}", stdout(&o));
+}
+
+#[test]
+fn undecided_exits_three_and_names_the_keyword() {
+    // `unevaluatedProperties` is outside the normal form, and the schemas differ only there:
+    // no proof, and (forward) no counterexample exists to find.
+    let dir = crate::util::tempfile_lite::TempDir::new();
+    let old = dir.path().join("old.schema.json");
+    let new = dir.path().join("new.schema.json");
+    std::fs::write(
+        &old,
+        r#"{"type":"object","properties":{"a":{"type":"string"}},"unevaluatedProperties":{"type":"string"}}"#,
+    )
+    .expect("write");
+    std::fs::write(
+        &new,
+        r#"{"type":"object","properties":{"a":{"type":"string"}},"unevaluatedProperties":{"type":"string","maxLength":5}}"#,
+    )
+    .expect("write");
+    let o = contracts(&[
+        "compat",
+        "--old",
+        old.to_str().expect("utf-8"),
+        "--new",
+        new.to_str().expect("utf-8"),
+        "--mode",
+        "forward",
+    ]);
+    assert_eq!(code(&o), 3, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("`unevaluatedProperties`"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]
@@ -287,6 +334,42 @@ fn directories_are_compared_file_by_file() {
 }
 
 #[test]
+fn asyncapi_messages_and_channels_are_compared() {
+    let copy = scratch_copy();
+    let file = copy.path().join("specs/events/asyncapi.yaml");
+    let text = std::fs::read_to_string(&file).expect("asyncapi");
+    let text = text.replacen(
+        "address: oneprotect.events.asset\n",
+        "address: oneprotect.events.assets\n",
+        1,
+    );
+    std::fs::write(&file, text).expect("write");
+    let new = copy.path().join("specs");
+    let o = contracts(&[
+        "compat",
+        "--old",
+        "specs",
+        "--new",
+        new.to_str().expect("utf-8"),
+        "--mode",
+        "forward",
+    ]);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(
+            "asyncapi: channel asset address changed from oneprotect.events.asset to oneprotect.events.assets (breaks forward)"
+        ),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("1 asyncapi change(s)"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
 fn versioning_rule_flags_breaking_changes_and_undeprecated_removals() {
     let old = SchemaSet::from_dir(&root().join("specs")).expect("specs");
     let copy = scratch_copy();
@@ -332,5 +415,134 @@ fn versioning_rule_flags_breaking_changes_and_undeprecated_removals() {
         findings[1].message.contains("required_added"),
         "{}",
         findings[1].message
+    );
+}
+
+/// Keyword families `fixtures/compat/pairs.jsonl` must cover, with at least one pair each.
+const FAMILIES: &[&str] = &[
+    "type",
+    "boolean",
+    "enum",
+    "number",
+    "string",
+    "array",
+    "object",
+    "anyOf",
+    "oneOf",
+    "allOf",
+    "not",
+    "conditional",
+    "ref",
+];
+
+fn pair_subject(name: &str, schema: &Value) -> compat::Subject {
+    let set = SchemaSet::from_memory(
+        compat::schemas::LOOSE_BASE,
+        name,
+        [("s.json".to_owned(), schema.clone())],
+    );
+    compat::Subject {
+        set: std::sync::Arc::new(set),
+        entry: "s.json".to_owned(),
+    }
+}
+
+/// Each pair of `pairs.jsonl` declares its verdict per direction and the values that show it:
+/// the reference first confirms the declaration itself (the witness of an incompatible
+/// direction is valid under the source and invalid under the target; every sample valid under
+/// the source of a compatible direction is valid under its target), then the procedure must
+/// reach that verdict: compatible by a proof, incompatible by a counterexample the reference
+/// confirms. `COMPAT_CASE=<substring>` runs some.
+#[test]
+fn keyword_family_pairs_get_their_expected_verdicts() {
+    let text = std::fs::read_to_string(root().join("fixtures/compat/pairs.jsonl")).expect("pairs");
+    let filter = std::env::var("COMPAT_CASE").unwrap_or_default();
+    let mut failures = Vec::new();
+    let mut families = std::collections::BTreeSet::new();
+    let mut pairs = 0;
+    for (line_no, line) in text.lines().enumerate() {
+        let p: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("pairs.jsonl:{}: {e}", line_no + 1));
+        let name = p["name"].as_str().expect("name");
+        pairs += 1;
+        families.insert(p["family"].as_str().expect("family").to_owned());
+        if !filter.is_empty() && !name.contains(&filter) {
+            continue;
+        }
+        let (old_v, new_v) = (referee(&p["old"]), referee(&p["new"]));
+        let report = compat::compare(
+            name,
+            &pair_subject(name, &p["old"]),
+            &pair_subject(name, &p["new"]),
+            Mode::Full,
+            &SearchOptions::default(),
+        )
+        .expect("compare");
+        for d in &report.directions {
+            let dir = d.direction.as_str();
+            let want = p[dir].as_str().expect("verdict");
+            let (src, tgt) = match d.direction {
+                Direction::Backward => (&old_v, &new_v),
+                Direction::Forward => (&new_v, &old_v),
+            };
+            // The declaration, judged by the reference alone.
+            match want {
+                "incompatible" => match p.get(format!("{dir}_witness")) {
+                    Some(w) if src.is_valid(w) && !tgt.is_valid(w) => {}
+                    w => failures.push(format!(
+                        "{name}: declared {dir} witness {w:?} does not separate the schemas"
+                    )),
+                },
+                _ => {
+                    for s in p["samples"].as_array().expect("samples") {
+                        if src.is_valid(s) && !tgt.is_valid(s) {
+                            failures.push(format!(
+                                "{name}: declared {dir} {want}, but sample {s} separates"
+                            ));
+                        }
+                    }
+                }
+            }
+            // The procedure.
+            if d.verdict.as_str() != want {
+                failures.push(format!(
+                    "{name}: {dir} is {}, expected {want} ({})",
+                    d.verdict.as_str(),
+                    d.reason
+                ));
+                continue;
+            }
+            match (&d.search, d.verdict) {
+                (Search::Found(c), Verdict::Incompatible) => {
+                    if !src.is_valid(&c.event) || tgt.is_valid(&c.event) {
+                        failures.push(format!(
+                            "{name}: {dir} counterexample {} not confirmed",
+                            c.event
+                        ));
+                    }
+                }
+                (_, Verdict::Compatible) if matches!(d.basis, Basis::Proof | Basis::Identical) => {}
+                (_, Verdict::Undecided) => {}
+                (s, v) => failures.push(format!(
+                    "{name}: {dir} {} without its evidence ({s:?}, {:?})",
+                    v.as_str(),
+                    d.basis
+                )),
+            }
+        }
+    }
+    if filter.is_empty() {
+        assert!(pairs >= 60, "at least 60 pairs, found {pairs}");
+        for f in FAMILIES {
+            if !families.contains(*f) {
+                failures.push(format!("no pair exercises the {f} family"));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failure(s):\n{}",
+        failures.len(),
+        failures.join("\n")
     );
 }

@@ -179,6 +179,25 @@ fn gen_options(subject: &Subject) -> GenOptions {
     }
 }
 
+/// The first of `candidates` the reference accepts under `src` and rejects under `tgt`,
+/// shrunk and with the target's errors; `None` when the reference confirms none.
+pub(crate) fn confirm(
+    src: &Compiled,
+    tgt: &Compiled,
+    candidates: Vec<Value>,
+    keyword: &str,
+) -> Option<Counterexample> {
+    let is_counter = |v: &Value| src.valid(v) && !tgt.valid(v);
+    let v = candidates.into_iter().find(|v| is_counter(v))?;
+    let event = shrink::shrink(v, &is_counter, SHRINK_BUDGET);
+    Some(Counterexample {
+        target_errors: tgt.errors(&event),
+        event,
+        found_by: format!("the decision procedure ({keyword})"),
+        case: 0,
+    })
+}
+
 /// Search for an event valid under `src` and invalid under `tgt`.
 ///
 /// `probes` are `(instance path, values)` from the rules: for the first cases each value is also

@@ -7,28 +7,44 @@
 //!   read new events);
 //! - **full**: both.
 //!
-//! Two independent sources decide a direction:
-//! - [`rules`]: a structural comparison of the two schemas that classifies each change
-//!   ([`ChangeClass`]) with the JSON pointer where it happens and the direction it breaks
-//!   ([`Effect`]);
-//! - [`evidence`]: a bounded search that generates events from the source schema (and mutants of
-//!   the target schema) with `contracts-gen` and validates them against the target; a hit is
-//!   shrunk to a minimal counterexample.
+//! A direction is the question `L(source) ⊆ L(target)` (backward: old ⊆ new; forward:
+//! new ⊆ old), decided by a procedure, not by keyword rules:
+//! - `normal` brings both schemas into one normal form: a union of typed atoms per node,
+//!   `$ref`s inlined into a graph (recursion stays a cycle), `enum`/`const`/`anyOf` of consts
+//!   unified, integer bounds closed, `allOf` merged, `anyOf`/`oneOf`/`not`/`if` kept as unions
+//!   of intersections and complements (the approach of jsonsubschema, Habib et al., ISSTA 2021);
+//! - `decide` decides inclusion per type (numbers as intervals on lattices, strings as
+//!   regular languages on a DFA product in `lang`, arrays and objects member by member),
+//!   co-inductively on cycles, and builds candidate counterexamples where it fails;
+//! - [`evidence`] confirms every candidate with the `jsonschema` reference before it is
+//!   reported, and runs the generator-driven search: a second source of counterexamples and a
+//!   cross-check of every proof.
 //!
-//! Reading the undecided cases (the safe reading, STYLE "Comments and docs"):
-//! - a counterexample always wins: the direction is incompatible, whatever the rules said;
-//! - "compatible" needs both the rules finding nothing that can break **and** a clean search
-//!   beside them; identical schema closures are compatible by identity (a proof, not a rule);
-//! - rules that say "breaks" stand even when the search finds nothing (incompatible, unproven);
-//! - rules that say "may break" (a changed pattern, a changed `oneOf` branch) with a clean search
-//!   give [`Verdict::Undecided`], which the CLI and the versioning check treat as not compatible.
+//! Reading the verdicts (the safe reading, STYLE "Comments and docs"):
+//! - **compatible** only with a proof (or closures identical up to annotations);
+//! - **incompatible** only with a counterexample the reference accepts under the source schema
+//!   and rejects under the target, from the procedure or from the search;
+//! - **undecided** otherwise, naming the keyword the procedure could not decide (a lookahead
+//!   pattern, `unevaluatedProperties`, a `multipleOf` lattice it cannot compare);
+//! - a search counterexample to a proved inclusion is a defect of the procedure: it is reported
+//!   as incompatible with [`Basis::ProofContradicted`], and tests require it never happens.
 //!
-//! Layers: [`schemas`] (documents from a directory, a file or a git revision) -> [`rules`] ->
-//! [`evidence`] -> [`compare`] (this file: one verdict per direction) -> [`versioning`] (the D2
-//! MINOR/MAJOR rule of catalogue §2.2 over a whole specs tree).
+//! [`rules`] still describes what changed, keyword by keyword (the `changes` of a report and the
+//! probes the search places at changed locations); it decides nothing.
+//!
+//! Layers: [`schemas`] (documents from a directory, a file or a git revision) -> `normal` ->
+//! `lang` -> `decide` -> [`evidence`] -> [`compare`] (this file: one verdict per direction)
+//! -> [`versioning`] (the D2 MINOR/MAJOR rule of catalogue §2.2 over a whole specs tree), with
+//! [`asyncapi`] beside it for the catalogue's messages and channels.
 #![deny(clippy::wildcard_enum_match_arm)]
 
+pub mod asyncapi;
+pub(crate) mod decide;
 pub mod evidence;
+pub(crate) mod lang;
+pub(crate) mod normal;
+#[cfg(test)]
+mod properties;
 pub mod rules;
 pub mod schemas;
 pub mod shrink;
@@ -141,12 +157,13 @@ impl Mode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
-    /// Rules found nothing that can break and the bounded search found no counterexample (or the
-    /// two schema closures are identical).
+    /// Inclusion proved by the decision procedure (or the two schema closures are identical).
     Compatible,
-    /// A counterexample was found, or a rule says the change breaks this direction.
+    /// A counterexample confirmed by the reference validator: valid under the source schema,
+    /// invalid under the target.
     Incompatible,
-    /// Rules cannot decide (e.g. a changed regex) and the search found no counterexample.
+    /// Neither a proof nor a confirmed counterexample; [`DirectionReport::keyword`] names what
+    /// the procedure could not decide.
     Undecided,
 }
 
@@ -162,6 +179,25 @@ impl Verdict {
     }
 }
 
+/// What a verdict rests on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// The two closures are equal up to annotations.
+    Identical,
+    /// The decision procedure proved inclusion ([`DirectionReport::proof`]).
+    Proof,
+    /// A counterexample built by the decision procedure, confirmed by the reference.
+    Procedure,
+    /// A counterexample found by the generator-driven search, confirmed by the reference.
+    Search,
+    /// Neither proof nor counterexample.
+    Undecided,
+    /// The procedure proved inclusion and the search still found a confirmed counterexample: a
+    /// defect of the procedure, reported as incompatible (the counterexample is real).
+    ProofContradicted,
+}
+
 /// The outcome for one direction of one schema pair.
 #[derive(Debug, Clone, Serialize)]
 pub struct DirectionReport {
@@ -169,9 +205,13 @@ pub struct DirectionReport {
     pub direction: Direction,
     /// The conclusion.
     pub verdict: Verdict,
-    /// The strongest rule impact over all changes, for this direction.
-    pub rule: Impact,
-    /// What the bounded search did.
+    /// What the verdict rests on.
+    pub basis: Basis,
+    /// The steps of the proof, when there is one.
+    pub proof: Vec<String>,
+    /// The keyword behind a counterexample, or the one that could not be decided.
+    pub keyword: Option<String>,
+    /// What the bounded search did; a counterexample (from either source) is `Found`.
     pub search: Search,
     /// One line saying why the verdict is what it is.
     pub reason: String,
@@ -184,7 +224,7 @@ pub struct PairReport {
     pub name: String,
     /// Whether the two schema closures (the schema and every document it references) are equal.
     pub identical: bool,
-    /// Every classified change.
+    /// What changed, keyword by keyword (a description; verdicts come from the procedure).
     pub changes: Vec<Change>,
     /// One report per requested direction.
     pub directions: Vec<DirectionReport>,
@@ -206,7 +246,8 @@ impl PairReport {
     }
 }
 
-/// Compare `old` with `new` in `mode`: rules, then the bounded search for every direction.
+/// Compare `old` with `new` in `mode`: the decision procedure for every direction, with the
+/// generator-driven search as a second source of counterexamples and a cross-check of proofs.
 ///
 /// # Errors
 /// `CompatError::Compile` when the validator refuses either schema.
@@ -226,55 +267,44 @@ pub fn compare(
             .collect()
     };
     let identical = strip(old) == strip(new);
-    let changes = if identical {
-        Vec::new()
-    } else {
-        rules::diff(old, new)
-    };
-    let mut directions = Vec::new();
-    let (old_c, new_c) = if identical {
-        (None, None)
-    } else {
-        (
-            Some(evidence::Compiled::new(old)?),
-            Some(evidence::Compiled::new(new)?),
-        )
-    };
-    for &direction in mode.directions() {
-        let rule = changes
+    if identical {
+        let directions = mode
+            .directions()
             .iter()
-            .map(|c| c.effect.get(direction))
-            .max()
-            .unwrap_or(Impact::Safe);
-        let (search, verdict, reason) = match (&old_c, &new_c) {
-            (Some(o), Some(n)) => {
-                let (src, tgt) = match direction {
-                    Direction::Backward => (o, n),
-                    Direction::Forward => (n, o),
-                };
-                let probes: Vec<(String, Vec<serde_json::Value>)> = changes
-                    .iter()
-                    .filter(|c| !c.probes.is_empty())
-                    .map(|c| (c.instance_path.clone(), c.probes.clone()))
-                    .collect();
-                let search = evidence::search(src, tgt, opts, &probes);
-                let (verdict, reason) = decide(rule, &search);
-                (search, verdict, reason)
-            }
-            _ => (
-                Search::Skipped,
-                Verdict::Compatible,
-                "the two schemas and every document they reference are identical up to annotations"
-                    .to_owned(),
-            ),
-        };
-        directions.push(DirectionReport {
-            direction,
-            verdict,
-            rule,
-            search,
-            reason,
+            .map(|&direction| DirectionReport {
+                direction,
+                verdict: Verdict::Compatible,
+                basis: Basis::Identical,
+                proof: vec!["the two closures are equal up to annotations".to_owned()],
+                keyword: None,
+                search: Search::Skipped,
+                reason: "the two schemas and every document they reference are identical up to annotations".to_owned(),
+            })
+            .collect();
+        return Ok(PairReport {
+            name: name.to_owned(),
+            identical,
+            changes: Vec::new(),
+            directions,
         });
+    }
+    let changes = rules::diff(old, new);
+    let (old_c, new_c) = (evidence::Compiled::new(old)?, evidence::Compiled::new(new)?);
+    let mut arena = normal::Arena::new();
+    let (old_id, new_id) = (arena.subject(old, 0), arena.subject(new, 1));
+    let probes: Vec<(String, Vec<serde_json::Value>)> = changes
+        .iter()
+        .filter(|c| !c.probes.is_empty())
+        .map(|c| (c.instance_path.clone(), c.probes.clone()))
+        .collect();
+    let mut directions = Vec::new();
+    for &direction in mode.directions() {
+        let (src, tgt, src_id, tgt_id) = match direction {
+            Direction::Backward => (&old_c, &new_c, old_id, new_id),
+            Direction::Forward => (&new_c, &old_c, new_id, old_id),
+        };
+        let decision = decide::Decider::new(&mut arena).decide(src_id, tgt_id);
+        directions.push(conclude(direction, decision, src, tgt, opts, &probes));
     }
     Ok(PairReport {
         name: name.to_owned(),
@@ -284,50 +314,117 @@ pub fn compare(
     })
 }
 
-/// The safe reading of rules + search (module docs).
-fn decide(rule: Impact, search: &Search) -> (Verdict, String) {
-    match search {
+/// One direction's verdict from the procedure's decision, the reference and the search (the
+/// safe reading: compatible only with a proof, incompatible only with a confirmed
+/// counterexample, else undecided naming the keyword).
+fn conclude(
+    direction: Direction,
+    decision: decide::Decision,
+    src: &evidence::Compiled,
+    tgt: &evidence::Compiled,
+    opts: &SearchOptions,
+    probes: &[(String, Vec<serde_json::Value>)],
+) -> DirectionReport {
+    let report = |verdict, basis, proof, keyword, search, reason| DirectionReport {
+        direction,
+        verdict,
+        basis,
+        proof,
+        keyword,
+        search,
+        reason,
+    };
+    match decision {
+        decide::Decision::Proved(steps) => {
+            // The search cross-checks every proof: a confirmed counterexample to a proved
+            // inclusion is a defect of the procedure, and the counterexample wins.
+            let search = evidence::search(src, tgt, opts, probes);
+            if let Search::Found(_) = &search {
+                return report(
+                    Verdict::Incompatible,
+                    Basis::ProofContradicted,
+                    steps,
+                    None,
+                    search,
+                    "the procedure proved inclusion but the search found a confirmed counterexample (a defect of the procedure)".to_owned(),
+                );
+            }
+            let reason = format!("proved by the decision procedure ({} step(s))", steps.len());
+            report(
+                Verdict::Compatible,
+                Basis::Proof,
+                steps,
+                None,
+                search,
+                reason,
+            )
+        }
+        decide::Decision::Refuted(candidates, keyword) => {
+            if let Some(c) = evidence::confirm(src, tgt, candidates, &keyword) {
+                let reason = format!(
+                    "a counterexample built by the decision procedure ({keyword}), confirmed by the reference"
+                );
+                return report(
+                    Verdict::Incompatible,
+                    Basis::Procedure,
+                    Vec::new(),
+                    Some(keyword),
+                    Search::Found(c),
+                    reason,
+                );
+            }
+            from_search(direction, keyword, src, tgt, opts, probes)
+        }
+        decide::Decision::Unknown(keyword) => {
+            from_search(direction, keyword, src, tgt, opts, probes)
+        }
+    }
+}
+
+fn from_search(
+    direction: Direction,
+    keyword: String,
+    src: &evidence::Compiled,
+    tgt: &evidence::Compiled,
+    opts: &SearchOptions,
+    probes: &[(String, Vec<serde_json::Value>)],
+) -> DirectionReport {
+    let search = evidence::search(src, tgt, opts, probes);
+    let (verdict, basis, reason) = match &search {
         Search::Found(_) => (
             Verdict::Incompatible,
-            "a counterexample was found".to_owned(),
+            Basis::Search,
+            format!(
+                "the procedure could not decide `{keyword}`; the search found a counterexample, confirmed by the reference"
+            ),
         ),
-        Search::Clean { cases, .. } => match rule {
-            Impact::Breaks => (
-                Verdict::Incompatible,
-                format!(
-                    "a rule says this direction breaks; no counterexample in {cases} cases (unproven)"
-                ),
+        Search::Clean { cases, .. } => (
+            Verdict::Undecided,
+            Basis::Undecided,
+            format!(
+                "the procedure could not decide `{keyword}` and the search found no counterexample in {cases} cases"
             ),
-            Impact::MayBreak => (
-                Verdict::Undecided,
-                format!(
-                    "the rules cannot decide a change and no counterexample was found in {cases} cases"
-                ),
+        ),
+        Search::SourceEmpty { why } | Search::Unavailable { why } => (
+            Verdict::Undecided,
+            Basis::Undecided,
+            format!(
+                "the procedure could not decide `{keyword}` and no source event could be generated ({why})"
             ),
-            Impact::Safe => (
-                Verdict::Compatible,
-                format!("no rule breaks it and no counterexample was found in {cases} cases"),
-            ),
-        },
-        // The generator's "unsatisfiable" may be its effort budget, not a proof that the source
-        // admits nothing: a rule that breaks still stands, nothing is called compatible.
-        Search::SourceEmpty { why } | Search::Unavailable { why } => match rule {
-            Impact::Breaks => (
-                Verdict::Incompatible,
-                format!(
-                    "a rule says this direction breaks; no source event could be generated to show it ({why})"
-                ),
-            ),
-            Impact::Safe | Impact::MayBreak => (
-                Verdict::Undecided,
-                format!(
-                    "no source event could be generated, so the rules alone cannot say compatible ({why})"
-                ),
-            ),
-        },
+        ),
         Search::Skipped => (
-            Verdict::Compatible,
-            "the two schema closures are identical".to_owned(),
+            Verdict::Undecided,
+            Basis::Undecided,
+            format!("the procedure could not decide `{keyword}`"),
         ),
+    };
+    DirectionReport {
+        direction,
+        verdict,
+        basis,
+        proof: Vec::new(),
+        keyword: Some(keyword),
+        search,
+        reason,
     }
 }

@@ -252,11 +252,12 @@ pub fn versioning_findings(
             Verdict::Undecided => FindingKind::UndecidedWithoutMajorBump,
         };
         let next = major.map_or_else(|| "a new MAJOR".to_owned(), |m| format!("v{}", m + 1));
+        // What changed (a description), then the keyword the verdict rests on.
         let what = report
             .changes
             .iter()
-            .filter(|c| c.effect.backward != super::Impact::Safe)
             .map(|c| format!("{} at {}", c.class.as_str(), c.pointer))
+            .chain(d.keyword.iter().map(|k| format!("decided on `{k}`")))
             .collect::<Vec<_>>()
             .join(", ");
         let counter = match &d.search {
