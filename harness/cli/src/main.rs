@@ -1,5 +1,7 @@
 //! `contracts`: the OneProtect contract harness command line.
 
+#[cfg(feature = "broker")]
+mod broker;
 mod cmd;
 mod error;
 mod exit;
@@ -38,6 +40,15 @@ enum Command {
     FuzzProcessor(cmd::fuzz_processor::Args),
     /// Validate what a producer emits.
     CheckProducer(cmd::check_producer::Args),
+    /// Validate events and publish the valid ones to NATS JetStream (the publish gate).
+    #[cfg(feature = "broker")]
+    Publish(cmd::publish::Args),
+    /// Judge the messages of a JetStream stream live; dead-letter violators.
+    #[cfg(feature = "broker")]
+    Monitor(cmd::monitor::Args),
+    /// Run a local NATS JetStream server (`broker up`).
+    #[cfg(feature = "broker")]
+    Broker(cmd::broker::Args),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +66,12 @@ fn main() -> ExitCode {
         Command::FuzzConsumer(args) => cmd::fuzz_consumer::run(args, &mut out),
         Command::FuzzProcessor(args) => cmd::fuzz_processor::run(args, &mut out),
         Command::CheckProducer(args) => cmd::check_producer::run(args, &mut out),
+        #[cfg(feature = "broker")]
+        Command::Publish(args) => cmd::publish::run(args, &mut out),
+        #[cfg(feature = "broker")]
+        Command::Monitor(args) => cmd::monitor::run(args, &mut out),
+        #[cfg(feature = "broker")]
+        Command::Broker(args) => cmd::broker::run(args, &mut out),
     };
     let flushed = out.flush();
     match result {

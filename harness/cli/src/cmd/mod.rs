@@ -1,5 +1,7 @@
 //! One module per subcommand, each with its clap `Args` and a `run` function.
 
+#[cfg(feature = "broker")]
+pub(crate) mod broker;
 pub(crate) mod check;
 pub(crate) mod check_producer;
 pub(crate) mod common;
@@ -9,5 +11,9 @@ pub(crate) mod docs;
 pub(crate) mod fuzz_consumer;
 pub(crate) mod fuzz_processor;
 pub(crate) mod gen_;
+#[cfg(feature = "broker")]
+pub(crate) mod monitor;
+#[cfg(feature = "broker")]
+pub(crate) mod publish;
 pub(crate) mod replay;
 pub(crate) mod validate;
