@@ -634,7 +634,8 @@ fn million(events: usize, dir: &Path) -> Res<()> {
     let rt = runtime()?;
     let js = rt.block_on(context(&url))?;
     rt.block_on(async {
-        let mut acks = Vec::new();
+        // Acks awaited in batches: the client holds at most a few thousand in flight.
+        let mut acks = Vec::with_capacity(ACK_BATCH);
         for r in &reject_recs {
             let line =
                 usize::try_from(r["line"].as_u64().ok_or("line")?).map_err(|e| e.to_string())?;
@@ -648,6 +649,11 @@ fn million(events: usize, dir: &Path) -> Res<()> {
                     .await
                     .map_err(|e| e.to_string())?,
             );
+            if acks.len() >= ACK_BATCH {
+                for a in acks.drain(..) {
+                    a.await.map_err(|e| e.to_string())?;
+                }
+            }
         }
         for a in acks {
             a.await.map_err(|e| e.to_string())?;
