@@ -1,5 +1,7 @@
 //! `contracts`: the OneProtect contract harness command line.
 
+#[cfg(feature = "broker")]
+mod broker;
 mod cmd;
 mod diag;
 mod error;
@@ -50,6 +52,15 @@ enum Command {
     CheckStream(cmd::check_stream::Args),
     /// Generate a valid (or, with --invalid, mutated) event stream of one family as JSON Lines.
     GenStream(cmd::gen_stream::Args),
+    /// Validate events and publish the valid ones to NATS JetStream (the publish gate).
+    #[cfg(feature = "broker")]
+    Publish(cmd::publish::Args),
+    /// Judge the messages of a JetStream stream live; dead-letter violators.
+    #[cfg(feature = "broker")]
+    Monitor(cmd::monitor::Args),
+    /// Run a local NATS JetStream server (`broker up`).
+    #[cfg(feature = "broker")]
+    Broker(cmd::broker::Args),
 }
 
 fn main() -> ExitCode {
@@ -71,6 +82,12 @@ fn main() -> ExitCode {
         Command::Report(args) => cmd::report::run(args, &mut out),
         Command::CheckStream(args) => cmd::check_stream::run(args, &mut out),
         Command::GenStream(args) => cmd::gen_stream::run(args, &mut out),
+        #[cfg(feature = "broker")]
+        Command::Publish(args) => cmd::publish::run(args, &mut out),
+        #[cfg(feature = "broker")]
+        Command::Monitor(args) => cmd::monitor::run(args, &mut out),
+        #[cfg(feature = "broker")]
+        Command::Broker(args) => cmd::broker::run(args, &mut out),
     };
     let flushed = out.flush();
     match result {

@@ -1,5 +1,7 @@
 //! One module per subcommand, each with its clap `Args` and a `run` function.
 
+#[cfg(feature = "broker")]
+pub(crate) mod broker;
 pub(crate) mod check;
 pub(crate) mod check_producer;
 pub(crate) mod check_stream;
@@ -11,6 +13,10 @@ pub(crate) mod fuzz_consumer;
 pub(crate) mod fuzz_processor;
 pub(crate) mod gen_;
 pub(crate) mod gen_stream;
+#[cfg(feature = "broker")]
+pub(crate) mod monitor;
+#[cfg(feature = "broker")]
+pub(crate) mod publish;
 pub(crate) mod replay;
 pub(crate) mod report;
 pub(crate) mod validate;
