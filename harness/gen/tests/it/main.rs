@@ -2,6 +2,7 @@
 
 mod choices;
 mod determinism;
+mod hostile;
 mod keywords;
 mod suite;
 
