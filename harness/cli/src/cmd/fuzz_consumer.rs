@@ -16,11 +16,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-/// `--format` for the fuzz and producer commands: the shared two plus JUnit XML.
-
 /// The overall time budget of a run when `--max-time` is not given: a program that stalls every
 /// answer just under `--timeout-ms` still cannot hold a CI job for longer than this.
 const DEFAULT_MAX_TIME_SECS: u64 = 600;
+
+/// `--format` for the fuzz and producer commands: the shared two plus JUnit XML.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum ReportFormat {
     /// For people: failures first, each with its minimal event and how to reproduce it.
