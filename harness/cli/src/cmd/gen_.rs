@@ -300,3 +300,20 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
     }
     Ok(Outcome::Ok)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deduplication_memory_is_bounded_by_its_window() {
+        let mut recent = Recent::default();
+        for i in 0..(DEDUP_WINDOW * 5) {
+            assert!(recent.insert(&i.to_string()), "{i} is new");
+            assert!(!recent.insert(&i.to_string()), "{i} was just seen");
+            assert!(recent.set.len() <= DEDUP_WINDOW && recent.order.len() <= DEDUP_WINDOW);
+        }
+        // The oldest lines have left the window: they count as new again.
+        assert!(recent.insert("0"));
+    }
+}
