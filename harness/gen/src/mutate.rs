@@ -853,6 +853,14 @@ pub(crate) fn apply(
     }
     let mut discarded = 0;
     for c in cands {
+        // Only what the edit can change is checked first: the aimed node must reject the new
+        // sub-instance (a node it still satisfies cannot report the aimed keyword there). The
+        // whole document is cloned and judged by the root validator only for a candidate that
+        // passes, and that verdict stays the final word.
+        if oracle.node_valid(t.node, &c) == Some(true) {
+            discarded += 1;
+            continue;
+        }
         let mut x = valid.clone();
         let Some(slot) = get_mut(&mut x, &t.instance_path) else {
             continue;
