@@ -153,13 +153,14 @@ fn public(c: &mut Criterion) {
             .join("benches/schemas")
             .join(format!("{name}.json"));
         let text = std::fs::read_to_string(&path).expect("benchmark schema readable");
-        let schema: serde_json::Value = serde_json::from_str(&text).expect("benchmark schema parses");
+        let schema: serde_json::Value =
+            serde_json::from_str(&text).expect("benchmark schema parses");
         let opts = contracts_gen::GenOptions {
             default_draft: contracts_gen::Draft::Draft7,
             ..contracts_gen::GenOptions::default()
         };
-        let generator = contracts_gen::Generator::new(&schema, &opts)
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let generator =
+            contracts_gen::Generator::new(&schema, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
         g.bench_function(BenchmarkId::new("valid", name), |b| {
             let mut seed = SEED;
             b.iter(|| {
