@@ -7,7 +7,7 @@
 //! division as well).
 #![deny(clippy::wildcard_enum_match_arm)]
 
-use crate::generate::{Gen, format, py_multiple_ok, type_bits};
+use crate::generate::{Gen, MAX_CONSTRUCT, format, py_multiple_ok, type_bits};
 use crate::ir::{Ir, Keywords, Node, NodeId, ty};
 use crate::oracle::Oracle;
 use crate::source::Source;
@@ -479,13 +479,13 @@ fn candidates(
             ));
         }
         "maxLength" => {
-            let n = usize::try_from(k.max_length.unwrap_or(0)).unwrap_or(0);
             let s = sub.as_str().unwrap_or("");
-            let mut x: String = s.to_owned();
-            while x.chars().count() <= n {
-                x.push('a');
+            if let Some(n) = past(k.max_length) {
+                let have = s.chars().count();
+                let mut x: String = s.to_owned();
+                x.extend(std::iter::repeat_n('a', n.saturating_sub(have)));
+                out.push(json!(x));
             }
-            out.push(json!(x));
         }
         "pattern" => {
             let s = sub.as_str().unwrap_or("");
@@ -519,7 +519,7 @@ fn candidates(
                     let v = if want {
                         g.build(&[i], &[], &mut salted, 0)
                     } else {
-                        g.build(&[], &[(i, false)], &mut salted, 0)
+                        g.build(&[], &[(i, false, "`if`")], &mut salted, 0)
                     };
                     if let Ok(v) = v {
                         out.push(v);
@@ -570,6 +570,16 @@ fn candidates(
     out
 }
 
+/// One past a maximum (`maxLength`, `maxItems`, ...), when that many members can be built:
+/// a maximum near 2^64 has no mutant, rather than an allocation failure or an endless loop.
+fn past(max: Option<u64>) -> Option<usize> {
+    let n = max?.checked_add(1)?;
+    if n > MAX_CONSTRUCT {
+        return None;
+    }
+    usize::try_from(n).ok()
+}
+
 fn perturb(c: &Value) -> Value {
     match c {
         Value::Null => json!(false),
@@ -604,14 +614,15 @@ fn array_candidates(g: &mut Gen<'_>, k: &Keywords, kw: &str, a: Vec<Value>) -> V
             ));
         }
         "maxItems" => {
-            let n = usize::try_from(k.max_items.unwrap_or(0)).unwrap_or(0);
-            let mut x = a.clone();
-            let mut i = 0;
-            while x.len() <= n {
-                x.push(a.get(i % a.len().max(1)).cloned().unwrap_or(Value::Null));
-                i += 1;
+            if let Some(n) = past(k.max_items) {
+                let mut x = a.clone();
+                let mut i = 0;
+                while x.len() < n {
+                    x.push(a.get(i % a.len().max(1)).cloned().unwrap_or(Value::Null));
+                    i += 1;
+                }
+                out.push(Value::Array(x));
             }
-            out.push(Value::Array(x));
         }
         "uniqueItems" => {
             let mut x = a.clone();
@@ -645,7 +656,9 @@ fn array_candidates(g: &mut Gen<'_>, k: &Keywords, kw: &str, a: Vec<Value>) -> V
             out.push(Value::Array(x));
         }
         "maxContains" => {
-            let n = usize::try_from(k.max_contains.unwrap_or(0)).unwrap_or(0);
+            let Some(n) = past(k.max_contains).map(|n| n - 1) else {
+                return out;
+            };
             let hit = a.iter().find(|v| matches(g, v)).cloned();
             let hit = hit.or_else(|| {
                 k.contains
@@ -751,13 +764,18 @@ fn object_candidates(k: &Keywords, t: &MutationTarget, m: Map<String, Value>) ->
             out.push(Value::Object(x));
         }
         "maxProperties" => {
-            let n = usize::try_from(k.max_properties.unwrap_or(0)).unwrap_or(0);
-            let mut x = m.clone();
-            while x.len() <= n {
-                let key = fresh_key(&x, k, "zz_extra");
-                x.insert(key, Value::Null);
+            if let Some(n) = past(k.max_properties) {
+                let mut x = m.clone();
+                let mut i = 0;
+                while x.len() < n {
+                    let key = format!("zz_extra{i}");
+                    i += 1;
+                    if !x.contains_key(&key) && !k.properties.iter().any(|(p, _)| *p == key) {
+                        x.insert(key, Value::Null);
+                    }
+                }
+                out.push(Value::Object(x));
             }
-            out.push(Value::Object(x));
         }
         _ => {
             // additionalProperties / unevaluatedProperties: a key nothing declares.
@@ -835,6 +853,14 @@ pub(crate) fn apply(
     }
     let mut discarded = 0;
     for c in cands {
+        // Only what the edit can change is checked first: the aimed node must reject the new
+        // sub-instance (a node it still satisfies cannot report the aimed keyword there). The
+        // whole document is cloned and judged by the root validator only for a candidate that
+        // passes, and that verdict stays the final word.
+        if oracle.node_valid(t.node, &c) == Some(true) {
+            discarded += 1;
+            continue;
+        }
         let mut x = valid.clone();
         let Some(slot) = get_mut(&mut x, &t.instance_path) else {
             continue;

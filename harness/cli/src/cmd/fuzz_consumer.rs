@@ -16,6 +16,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+/// The overall time budget of a run when `--max-time` is not given: a program that stalls every
+/// answer just under `--timeout-ms` still cannot hold a CI job for longer than this.
+const DEFAULT_MAX_TIME_SECS: u64 = 600;
+
 /// `--format` for the fuzz and producer commands: the shared two plus JUnit XML.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum ReportFormat {
@@ -78,9 +82,10 @@ pub(crate) struct FuzzArgs {
     /// Directory name under --corpus (default: the program's file name, or host_port).
     #[arg(long, value_name = "NAME")]
     name: Option<String>,
-    /// Stop drawing new cases after this many seconds (the report still comes).
-    #[arg(long, value_name = "SECS")]
-    max_time: Option<u64>,
+    /// Stop drawing new cases after this many seconds (the report still comes); it also bounds
+    /// shrinking, so no program under test can keep a run going for longer.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_MAX_TIME_SECS)]
+    max_time: u64,
     /// Replies spent shrinking one failure.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_SHRINK_STEPS)]
     max_shrink_steps: u32,
@@ -161,7 +166,7 @@ pub(crate) fn run_fuzz(
         seed: args.seed.unwrap_or_else(default_seed),
         event_types: args.event_types.clone(),
         max_shrink_steps: args.max_shrink_steps,
-        max_time: args.max_time.map(Duration::from_secs),
+        max_time: Some(Duration::from_secs(args.max_time.max(1))),
         stop: stop_flag(),
         corpus_dir: (!args.no_corpus).then(|| args.corpus.clone()),
         name: args.name.clone(),

@@ -4,9 +4,11 @@ use crate::error::CliError;
 use crate::exit::Outcome;
 use contracts_gen::{Draft, GenError, GenOptions, Generator, Mutant, RngSource};
 use serde_json::{Value, json};
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The default draft for a schema without `$schema`.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -54,9 +56,21 @@ pub(crate) struct Args {
     /// The draft when the schema has no `$schema`.
     #[arg(long, value_enum, default_value = "2020-12")]
     draft: DraftArg,
-    /// Print generation counters to stderr at the end.
+    /// Print generation counters to stderr at the end (with the discard ratios).
     #[arg(long)]
     stats: bool,
+    /// Stop after this many seconds (fractions allowed) for this schema, with a clear message
+    /// and the instances written so far.
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    max_time: Option<Duration>,
+}
+
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s.parse().map_err(|e| format!("{s:?}: {e}"))?;
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("{s:?}: not a positive number of seconds"))
 }
 
 /// `(schema file, file root)` for `--event-type`: the highest major version present.
@@ -87,7 +101,8 @@ fn gen_error(path: &Path, e: &GenError) -> CliError {
     CliError::Input(format!("{}: {e}", path.display()))
 }
 
-fn line(out: &mut dyn Write, v: &Value) -> Result<(), CliError> {
+/// One output line (with its newline).
+fn line(v: &Value) -> Result<String, CliError> {
     let s = serde_json::to_string(v).map_err(|e| CliError::Input(e.to_string()))?;
     // JSON allows these raw inside strings, but line splitters (Python's `splitlines`) break on them.
     let mut s = s
@@ -95,21 +110,64 @@ fn line(out: &mut dyn Write, v: &Value) -> Result<(), CliError> {
         .replace('\u{2029}', "\\u2029")
         .replace('\u{85}', "\\u0085");
     s.push('\n');
-    out.write_all(s.as_bytes())
-        .map_err(|e| CliError::io("stdout", e))
+    Ok(s)
+}
+
+/// The lines printed lately, as hashes: a line seen among the last `DEDUP_WINDOW` is re-drawn.
+/// Bounded, so `--count 100000` streams in constant memory.
+#[derive(Debug, Default)]
+struct Recent {
+    set: HashSet<u64>,
+    order: VecDeque<u64>,
+}
+
+impl Recent {
+    /// Remember `line`; false when it is among the recent ones already.
+    fn insert(&mut self, line: &str) -> bool {
+        let mut h = DefaultHasher::new();
+        line.hash(&mut h);
+        let key = h.finish();
+        if !self.set.insert(key) {
+            return false;
+        }
+        self.order.push_back(key);
+        if self.order.len() > DEDUP_WINDOW {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+        true
+    }
 }
 
 #[allow(clippy::print_stderr)] // --stats is a diagnostic for the user, on stderr by design
 fn print_stats(g: &Generator) {
     let s = g.stats();
+    #[allow(clippy::cast_precision_loss)] // counts far below 2^52
+    let ratio = |num: u64, den: u64| {
+        if den == 0 {
+            "n/a".to_owned()
+        } else {
+            format!("{:.3}", num as f64 / den as f64)
+        }
+    };
     eprintln!(
-        "generated={} discarded={} mutants={} mutants_discarded={}",
-        s.generated, s.discarded, s.mutants, s.mutants_discarded
+        "generated={} discarded={} mutants={} mutants_discarded={} discard_ratio={} \
+         mutant_discard_ratio={}",
+        s.generated,
+        s.discarded,
+        s.mutants,
+        s.mutants_discarded,
+        ratio(s.discarded, s.generated),
+        ratio(s.mutants_discarded, s.mutants)
     );
 }
 
-/// Re-draws of a line that repeats an earlier one before it is printed anyway.
+/// Re-draws of a line that repeats a recent one before it is printed anyway.
 const DEDUP_TRIES: usize = 8;
+/// Lines remembered for de-duplication: enough to keep small schemas from repeating `null`/`{}`
+/// back to back, few enough that memory stays constant (32 KiB of hashes) whatever `--count` is.
+const DEDUP_WINDOW: usize = 4096;
 
 /// The next output record: a bare instance, or the annotated wrapper.
 fn next_record(
@@ -124,6 +182,7 @@ fn next_record(
                 .mutate(&valid, src)
                 .map_err(|e| gen_error(schema_path, &e))?
                 .or_else(|| generator.invalid_any(src)),
+            Err(e @ GenError::OutOfTime { .. }) => return Err(gen_error(schema_path, &e)),
             Err(_) => generator.invalid_any(src),
         };
         Ok(m.map(|m| {
@@ -149,7 +208,9 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
     let (schema_path, default_root) = match (&args.schema, &args.event_type) {
         (Some(p), _) => (
             p.clone(),
+            // A bare file name has the empty parent: its directory is `.`.
             p.parent()
+                .filter(|d| !d.as_os_str().is_empty())
                 .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
         ),
         (None, Some(t)) => event_type_schema(&args.specs, t)?,
@@ -178,6 +239,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
         base_uri: Some(format!("file://{}", file_abs.display())),
         file_root: Some(root_abs),
         resources: Vec::new(),
+        max_time: args.max_time,
     };
     let mut src = RngSource::new(args.seed);
     let generator = if args.invalid {
@@ -188,32 +250,49 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
     .map_err(|e| gen_error(&schema_path, &e))?;
     let mut written = 0u64;
     let progress = crate::progress::Progress::bar(args.count, "gen", "events");
-    let mut seen: HashSet<String> = HashSet::new();
+    let mut recent = Recent::default();
     // Bounded: a schema whose instances admit no mutation stops early instead of spinning.
     let mut tries = 0u64;
+    let mut stopped = None;
     while written < args.count && tries < args.count.saturating_mul(4).max(8) {
         tries += 1;
-        // Re-draw a value already printed a few times: small schemas otherwise repeat `null`/`{}`.
+        // Re-draw a value printed lately a few times: small schemas otherwise repeat `null`/`{}`.
         let mut record = None;
         for _ in 0..DEDUP_TRIES {
-            let Some(r) = next_record(args, &generator, &mut src, &schema_path)? else {
-                break;
+            let r = match next_record(args, &generator, &mut src, &schema_path) {
+                Ok(Some(r)) => r,
+                Ok(None) => break,
+                Err(e) => {
+                    stopped = Some(e);
+                    break;
+                }
             };
-            let key = serde_json::to_string(&r).map_err(|e| CliError::Input(e.to_string()))?;
-            let fresh = seen.insert(key);
-            record = Some(r);
+            let text = line(&r)?;
+            let fresh = recent.insert(&text);
+            record = Some(text);
             if fresh {
                 break;
             }
         }
-        let Some(r) = record else { continue };
-        line(out, &r)?;
-        written += 1;
-        progress.inc(1);
+        if let Some(text) = record {
+            out.write_all(text.as_bytes())
+                .map_err(|e| CliError::io("stdout", e))?;
+            written += 1;
+            progress.inc(1);
+        }
+        if stopped.is_some() {
+            break;
+        }
     }
     drop(progress);
     if args.stats {
         print_stats(&generator);
+    }
+    if let Some(e) = stopped {
+        return Err(CliError::Input(format!(
+            "{e} ({written} of {} instances written)",
+            args.count
+        )));
     }
     if written == 0 && args.count > 0 {
         return Err(CliError::Input(format!(
@@ -223,4 +302,21 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
         )));
     }
     Ok(Outcome::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deduplication_memory_is_bounded_by_its_window() {
+        let mut recent = Recent::default();
+        for i in 0..(DEDUP_WINDOW * 5) {
+            assert!(recent.insert(&i.to_string()), "{i} is new");
+            assert!(!recent.insert(&i.to_string()), "{i} was just seen");
+            assert!(recent.set.len() <= DEDUP_WINDOW && recent.order.len() <= DEDUP_WINDOW);
+        }
+        // The oldest lines have left the window: they count as new again.
+        assert!(recent.insert("0"));
+    }
 }

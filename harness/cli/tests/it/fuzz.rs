@@ -502,3 +502,147 @@ fn kept_consumer_findings_replay_against_the_program() {
     let out = contracts(&["replay", "--consumer", "--cmd", &fixed, kept]);
     assert_eq!(code(&out), 0, "{}", stdout(&out));
 }
+
+/// Live (not zombie) processes whose process group is `pgid`, from `/proc`.
+#[cfg(target_os = "linux")]
+fn live_members(pgid: u32) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid pgrp ...`: comm may hold spaces, so split after the last ')'.
+        let Some((head, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.get(2).and_then(|g| g.parse::<u32>().ok()) == Some(pgid) && fields[0] != "Z" {
+            out.push(format!("{head}) {}", fields[0]));
+        }
+    }
+    out
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_grandchild_holding_stdout_neither_hangs_the_run_nor_survives_it() {
+    let tmp = crate::util::tempfile_lite::TempDir::new();
+    let pids = tmp.path().join("groups");
+    // The shell records its pid (= its process group: the runner starts each program as a group
+    // leader), leaves a grandchild holding stdout, and exits without answering.
+    let cmd = format!("sh -c 'echo $$ >> {}; sleep 3600 & exit 0'", pids.display());
+    let start = Instant::now();
+    let o = fuzz(
+        "fuzz-consumer",
+        &["--cmd", &cmd],
+        &[
+            "--event-type",
+            "alert.created",
+            "--cases",
+            "40",
+            "--max-shrink-steps",
+            "5",
+        ],
+        tmp.path(),
+    );
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(60), "took {took:?}");
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let lines = json_lines(&stdout(&o));
+    assert!(
+        records(&lines, "failure")
+            .iter()
+            .any(|f| f["kind"] == "crash"),
+        "{}",
+        stdout(&o)
+    );
+    let groups: Vec<u32> = std::fs::read_to_string(&pids)
+        .expect("the program ran")
+        .lines()
+        .map(|l| l.trim().parse().expect("a pid"))
+        .collect();
+    assert!(!groups.is_empty());
+    // SIGKILL is delivered asynchronously: give the kernel a moment, then nothing may remain.
+    let mut survivors = Vec::new();
+    for _ in 0..50 {
+        survivors = groups.iter().flat_map(|&g| live_members(g)).collect();
+        if survivors.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        survivors.is_empty(),
+        "{} of {} groups left processes behind: {survivors:?}",
+        survivors.len(),
+        groups.len()
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_surplus_answer_line_is_a_protocol_error_not_the_next_events_answer() {
+    let tmp = crate::util::tempfile_lite::TempDir::new();
+    // Answers its first event twice, then once per event. Tolerant mode accepts every answer
+    // `accept`, so the only thing wrong is the extra line.
+    let cmd = r#"sh -c 'read l; printf "accept\naccept\n"; while read l; do echo accept; done'"#;
+    let o = fuzz(
+        "fuzz-consumer",
+        &["--cmd", cmd],
+        &[
+            "--event-type",
+            "alert.created",
+            "--mode",
+            "tolerant",
+            "--cases",
+            "20",
+            "--seed",
+            "3",
+            "--max-shrink-steps",
+            "20",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let lines = json_lines(&stdout(&o));
+    let failures = records(&lines, "failure");
+    let kinds: Vec<&str> = failures
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(kinds, ["protocol-error"], "{}", stdout(&o));
+    assert!(
+        failures[0]["finding"]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("extra answer line")),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_producer_whose_grandchild_holds_stdout_is_stopped_with_its_group() {
+    let tmp = crate::util::tempfile_lite::TempDir::new();
+    let pids = tmp.path().join("groups");
+    let cmd = format!("sh -c 'echo $$ >> {}; sleep 3600 & exit 0'", pids.display());
+    let start = Instant::now();
+    let o = contracts(&["check-producer", "--cmd", &cmd, "--max-time", "2"]);
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+    assert!(matches!(code(&o), 0 | 1), "{}", stderr(&o));
+    let group: u32 = std::fs::read_to_string(&pids)
+        .expect("the program ran")
+        .trim()
+        .parse()
+        .expect("a pid");
+    let mut survivors = live_members(group);
+    for _ in 0..50 {
+        if survivors.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        survivors = live_members(group);
+    }
+    assert!(survivors.is_empty(), "left behind: {survivors:?}");
+}

@@ -300,6 +300,8 @@ pub fn check_command(
                     None
                 };
                 if killed.is_some() {
+                    // The whole group: a grandchild holding stdout would keep the read open.
+                    super::fuzz::transport::kill_group(&child);
                     let _ = child.kill();
                 }
             }
@@ -308,6 +310,7 @@ pub fn check_command(
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p))
     });
+    super::fuzz::transport::kill_group(&child);
     let _ = child.kill();
     let _ = child.wait();
     read?;

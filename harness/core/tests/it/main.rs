@@ -6,6 +6,6 @@ mod fastpath;
 mod hostile;
 mod loading;
 mod properties;
-mod streams;
 mod scratch;
+mod streams;
 mod suite;

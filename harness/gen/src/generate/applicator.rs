@@ -1,6 +1,6 @@
 //! Applicators: the flat conjunction a value must satisfy, and the branch choices that build it.
 
-use super::Gen;
+use super::{Filter, Gen};
 use crate::ir::{Node, NodeId, ty};
 use crate::source::Source;
 
@@ -10,7 +10,7 @@ pub(crate) struct Flat {
     /// Schema objects whose keywords the value must meet (order = expansion order).
     pub(crate) nodes: Vec<NodeId>,
     /// (node, expected verdict) checked by the oracle after construction.
-    pub(crate) filters: Vec<(NodeId, bool)>,
+    pub(crate) filters: Vec<Filter>,
     /// Allowed types: the intersection of every `type`, minus `not: {type}`.
     pub(crate) types: u8,
     /// Types whose keywords appear: preferred when the schema leaves the type open.
@@ -73,7 +73,7 @@ impl Gen<'_> {
             let i = src.choose(k.one_of.len());
             for (j, &b) in k.one_of.iter().enumerate() {
                 if j != i {
-                    flat.filters.push((b, false));
+                    flat.filters.push((b, false, "`oneOf`"));
                 }
             }
             self.expand(k.one_of[i], flat, src);
@@ -87,7 +87,7 @@ impl Gen<'_> {
                     if is_only_type(nk) {
                         flat.types &= !nk.types.unwrap_or(0);
                     } else {
-                        flat.filters.push((n, false));
+                        flat.filters.push((n, false, "`not`"));
                     }
                 }
             }
@@ -99,7 +99,7 @@ impl Gen<'_> {
                     self.expand(t, flat, src);
                 }
             } else {
-                flat.filters.push((i, false));
+                flat.filters.push((i, false, "`if`"));
                 if let Some(e) = k.else_ {
                     self.expand(e, flat, src);
                 }

@@ -21,6 +21,8 @@ use crate::ir::{Ir, Keywords, Node, NodeId, ty};
 use crate::oracle::Oracle;
 use crate::source::{Reroll, Source};
 use serde_json::Value;
+use std::borrow::Cow;
+use std::time::Instant;
 
 pub(crate) use applicator::Flat;
 pub(crate) use array::Salted;
@@ -29,10 +31,22 @@ pub(crate) use number::py_multiple_ok;
 /// Beyond this nesting, containers take their minimal shape (no optional members), so required
 /// recursion still terminates while optional recursion stops.
 pub(crate) const SOFT_DEPTH: usize = 5;
-/// Beyond this nesting a branch is abandoned: only a schema whose every value is that deep gets here.
-const HARD_DEPTH: usize = 48;
-/// Calls to `gen` per top-level attempt: a contradictory schema fails after this much work.
+/// Beyond this nesting a branch is abandoned, unless the schema's minimal value is itself deeper
+/// (`Facts::depth`, then that depth plus this margin): recursion that could stop but keeps
+/// choosing to go on is cut here.
+pub(crate) const HARD_DEPTH: usize = 48;
+/// The deepest nesting ever built, whatever the schema asks: the interpreter recurses per level,
+/// and a thread's stack (2 MiB for test threads) must hold it in a debug build.
+pub(crate) const MAX_DEPTH: usize = 256;
+/// Calls to `build` per top-level attempt: a contradictory schema fails after this much work.
+/// Containers whose minimum asks for more members raise it by that many (`allowance`).
 const EFFORT_LIMIT: u64 = 20_000;
+/// The longest string, array or object built (members or code points): a `minLength` or
+/// `minItems` beyond it gets "gave up", not an allocation failure. 2^24 keeps one value under a
+/// few hundred MiB.
+pub(crate) const MAX_CONSTRUCT: u64 = 1 << 24;
+/// The deadline is read every this many `build` calls (reading the clock costs ~20 ns).
+const CLOCK_EVERY: u64 = 64;
 /// Re-draws of one value whose filters (`not`, a `oneOf` sibling, an `if` not taken) reject it.
 const LOCAL_RETRIES: usize = 3;
 
@@ -42,7 +56,20 @@ pub(crate) struct Gen<'a> {
     pub(crate) oracle: &'a Oracle,
     pub(crate) effort: u64,
     pub(crate) discarded: u64,
+    /// Extra effort granted by containers whose minimum demands many members.
+    pub(crate) allowance: u64,
+    /// Nesting beyond which a branch is abandoned.
+    pub(crate) hard_depth: usize,
+    /// Stop building once this instant has passed (`--max-time`).
+    pub(crate) deadline: Option<Instant>,
+    /// The keyword (or budget) behind the last dead branch, for "gave up" messages.
+    pub(crate) fault: Option<Cow<'static, str>>,
+    /// The deadline passed during this attempt.
+    pub(crate) out_of_time: bool,
 }
+
+/// A check construction cannot guarantee: (node, the verdict it must give, the keyword behind it).
+pub(crate) type Filter = (NodeId, bool, &'static str);
 
 /// Why a branch could not be built (the attempt is retried or abandoned, never emitted).
 #[derive(Debug)]
@@ -55,7 +82,18 @@ impl<'a> Gen<'a> {
             oracle,
             effort: 0,
             discarded: 0,
+            allowance: 0,
+            hard_depth: HARD_DEPTH,
+            deadline: None,
+            fault: None,
+            out_of_time: false,
         }
+    }
+
+    /// Abandon this branch because of `why` (a keyword in backquotes, or a budget).
+    pub(crate) fn dead<T>(&mut self, why: impl Into<Cow<'static, str>>) -> Result<T, Dead> {
+        self.fault = Some(why.into());
+        Err(Dead)
     }
 
     pub(crate) fn kw(&self, id: NodeId) -> Option<&'a Keywords> {
@@ -69,21 +107,32 @@ impl<'a> Gen<'a> {
         matches!(self.ir.nodes.get(id), Some(Node::Bool(false)))
     }
 
-    /// A value valid for every node of `conj` and meeting `filters` (node, must-validate).
+    /// A value valid for every node of `conj` and meeting `filters`.
     pub(crate) fn build(
         &mut self,
         conj: &[NodeId],
-        filters: &[(NodeId, bool)],
+        filters: &[Filter],
         src: &mut dyn Source,
         depth: usize,
     ) -> Result<Value, Dead> {
-        if depth > HARD_DEPTH {
-            return Err(Dead);
+        if depth > self.hard_depth {
+            return self.dead(format!("nesting deeper than {} levels", self.hard_depth));
         }
+        let mut last_filter = None;
         for retry in 0..LOCAL_RETRIES {
             self.effort += 1;
-            if self.effort > EFFORT_LIMIT {
-                return Err(Dead);
+            if self.effort > EFFORT_LIMIT.saturating_add(self.allowance) {
+                return self.dead(format!(
+                    "the effort budget ({} steps)",
+                    EFFORT_LIMIT.saturating_add(self.allowance)
+                ));
+            }
+            if self.out_of_time
+                || (self.effort % CLOCK_EVERY == 0
+                    && self.deadline.is_some_and(|d| Instant::now() >= d))
+            {
+                self.out_of_time = true;
+                return self.dead("the time budget");
             }
             // A re-draw: new choices even from an exhausted source (see `Reroll`).
             let src = &mut Reroll::new(src, retry as u64, self.effort);
@@ -94,23 +143,29 @@ impl<'a> Gen<'a> {
             }
             self.settle_dependencies(&mut flat, src);
             if flat.dead {
-                return Err(Dead);
+                return self.dead("`false` (or `not: true`)");
             }
             let Ok(v) = self.gen_flat(&flat, src, depth) else {
                 continue;
             };
-            if self.passes(&flat, &v) {
-                return Ok(v);
+            match self.failed_filter(&flat, &v) {
+                None => return Ok(v),
+                Some(kw) => last_filter = Some(kw),
             }
             self.discarded += 1;
         }
-        Err(Dead)
+        match last_filter {
+            Some(kw) => self.dead(kw),
+            None => Err(Dead),
+        }
     }
 
-    fn passes(&self, flat: &Flat, v: &Value) -> bool {
+    /// The keyword of the first filter `v` fails, if any.
+    fn failed_filter(&self, flat: &Flat, v: &Value) -> Option<&'static str> {
         flat.filters
             .iter()
-            .all(|&(id, want)| self.oracle.node_valid(id, v).is_none_or(|got| got == want))
+            .find(|f| self.oracle.node_valid(f.0, v).is_some_and(|got| got != f.1))
+            .map(|f| f.2)
     }
 
     fn node_ok(&self, id: NodeId, v: &Value) -> bool {
@@ -135,7 +190,7 @@ impl<'a> Gen<'a> {
                 })
                 .collect();
             if ok.is_empty() {
-                return Err(Dead);
+                return self.dead("`enum`/`const`");
             }
             return Ok(ok[src.choose(ok.len())].clone());
         }
@@ -153,7 +208,7 @@ impl<'a> Gen<'a> {
             allowed.retain(|t| *t & (ty::ARRAY | ty::OBJECT) == 0);
         }
         if allowed.is_empty() {
-            return Err(Dead);
+            return self.dead("`type`");
         }
         let hinted: Vec<u8> = allowed
             .iter()

@@ -120,7 +120,7 @@ impl Gen<'_> {
         let b = self.bounds(flat);
         let (lo, hi) = window(&b, src);
         if lo > hi {
-            return Err(Dead);
+            return self.dead("`minimum`/`maximum`");
         }
         for attempt in 0..MULTIPLE_TRIES {
             let src = &mut Reroll::new(src, attempt as u64, self.effort ^ NUMBER_SITE);
@@ -129,7 +129,7 @@ impl Gen<'_> {
                 let klo = (lo / m).ceil();
                 let khi = (hi / m).floor();
                 if klo > khi {
-                    return Err(Dead);
+                    return self.dead("`multipleOf`");
                 }
                 let k = pick_int(klo, khi, src);
                 let v = k * m;
@@ -140,7 +140,7 @@ impl Gen<'_> {
                 let ilo = lo.ceil();
                 let ihi = hi.floor();
                 if ilo > ihi {
-                    return Err(Dead);
+                    return self.dead("`minimum`/`maximum` (integer)");
                 }
                 pick_int(ilo, ihi, src)
             } else {
@@ -159,7 +159,11 @@ impl Gen<'_> {
             }
             self.discarded += 1;
         }
-        Err(Dead)
+        self.dead(if b.multiples.is_empty() {
+            "`minimum`/`maximum`"
+        } else {
+            "`multipleOf`"
+        })
     }
 }
 

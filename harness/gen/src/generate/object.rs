@@ -1,10 +1,11 @@
 //! Objects: required keys, some optional declared keys, extra keys where the schema leaves room.
 
 use super::array::Salted;
-use super::{Dead, Flat, Gen, SOFT_DEPTH, string::free_text};
+use super::{Dead, Flat, Gen, MAX_CONSTRUCT, SOFT_DEPTH, string::free_text};
 use crate::ir::{NodeId, ty};
 use crate::source::{Reroll, Source};
 use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet};
 
 /// Extra (undeclared) keys added beyond what `minProperties` needs.
 const MAX_EXTRA_KEYS: u64 = 2;
@@ -12,6 +13,8 @@ const MAX_EXTRA_KEYS: u64 = 2;
 const NAME_TRIES: u64 = 6;
 /// Tells key-name re-draws from other re-draws at the same effort count (see `Reroll`).
 const NAME_SITE: u64 = 3 << 40;
+/// Members built one by one per member schema set (see `gen_object`).
+const BUILT_MEMBERS: usize = 64;
 /// Optional declared keys per object near the root (a third of it deeper down).
 const MAX_OPTIONAL: u32 = 6;
 
@@ -117,15 +120,23 @@ impl Gen<'_> {
                 required.push(r.clone());
             }
         }
+        if min_p > MAX_CONSTRUCT {
+            return self.dead(format!(
+                "`minProperties` {min_p} (beyond the construction limit of {MAX_CONSTRUCT} members)"
+            ));
+        }
         let mut keys: Vec<String> = Vec::new();
+        // The same keys as a set: `minProperties: 100000` must not compare every name with all.
+        let mut taken: HashSet<String> = HashSet::new();
         for r in &required {
             if !self.name_allowed(flat, r) {
-                return Err(Dead);
+                return self.dead("`required`");
             }
             keys.push(r.clone());
+            taken.insert(r.clone());
         }
         if keys.len() as u64 > max_p {
-            return Err(Dead);
+            return self.dead("`required`/`maxProperties`");
         }
         let shallow = depth < SOFT_DEPTH;
         // Optional keys per object: a few near the root, fewer deeper, so wide schemas (the
@@ -142,13 +153,14 @@ impl Gen<'_> {
         };
         declared.rotate_left(rot);
         for d in &declared {
-            if keys.contains(d) || keys.len() as u64 >= max_p {
+            if taken.contains(d) || keys.len() as u64 >= max_p {
                 continue;
             }
             let needed = (keys.len() as u64) < min_p;
             let want = needed || (shallow && optional_cap > 0 && src.ratio(1, 2));
             if want && self.name_allowed(flat, d) {
                 keys.push(d.clone());
+                taken.insert(d.clone());
                 if !needed {
                     optional_cap = optional_cap.saturating_sub(1);
                 }
@@ -171,8 +183,13 @@ impl Gen<'_> {
             let src = &mut Reroll::new(src, tries, self.effort ^ NAME_SITE);
             tries += 1;
             let name = self.extra_name(&patterns, &names_nodes, open, src, depth);
-            let Some(name) = name else { continue };
-            if !keys.contains(&name) && self.name_allowed(flat, &name) {
+            let Some(mut name) = name else { continue };
+            if taken.contains(&name) && open && patterns.is_empty() && names_nodes.is_empty() {
+                // Short free names collide often once thousands are needed: number them.
+                name = format!("{name}{}", keys.len());
+            }
+            if !taken.contains(&name) && self.name_allowed(flat, &name) {
+                taken.insert(name.clone());
                 keys.push(name);
                 added += 1;
             } else {
@@ -180,12 +197,25 @@ impl Gen<'_> {
             }
         }
         if (keys.len() as u64) < min_p {
-            return Err(Dead);
+            return self.dead("`minProperties`");
         }
+        // Many members are work the schema asks for, not a sign of a contradiction.
+        self.allowance = self.allowance.saturating_add(keys.len() as u64);
         let mut obj = Map::new();
-        for key in keys {
+        // Values built per member schema set; past `BUILT_MEMBERS` of one set, members repeat
+        // them, so `minProperties: 100000` costs a few dozen builds, not a hundred thousand.
+        let mut built: HashMap<Vec<NodeId>, Vec<Value>> = HashMap::new();
+        for (i, key) in keys.into_iter().enumerate() {
             let conj = self.prop_conj(&flat.nodes, &key);
-            let v = self.build(&conj, &[], src, depth + 1)?;
+            let earlier = built.entry(conj).or_default();
+            let v = if earlier.len() >= BUILT_MEMBERS {
+                earlier[i % BUILT_MEMBERS].clone()
+            } else {
+                let conj = self.prop_conj(&flat.nodes, &key);
+                let v = self.build(&conj, &[], src, depth + 1)?;
+                built.entry(conj).or_default().push(v.clone());
+                v
+            };
             obj.insert(key, v);
         }
         Ok(Value::Object(obj))

@@ -21,12 +21,47 @@ pub(crate) fn parse(pattern: &str) -> Option<Hir> {
 
 /// A string matched by `hir` (ignoring anchors), drawn from `src`.
 pub(crate) fn generate(hir: &Hir, src: &mut dyn Source, out: &mut String) {
+    generate_at_least(hir, src, out, 0);
+}
+
+/// A string matched by `hir` (ignoring anchors), drawn from `src`, whose unbounded repetitions
+/// go on until the string holds `want` code points (a `minLength` beside the `pattern`), when
+/// the pattern allows it.
+pub(crate) fn generate_at_least(hir: &Hir, src: &mut dyn Source, out: &mut String, want: u64) {
+    let mut sink = Sink {
+        out,
+        chars: 0,
+        want,
+    };
+    sink.chars = sink.out.chars().count() as u64;
+    walk(hir, src, &mut sink);
+}
+
+/// The string being built and its length in code points (counted once, not per repetition).
+struct Sink<'o> {
+    out: &'o mut String,
+    chars: u64,
+    want: u64,
+}
+
+impl Sink<'_> {
+    fn push(&mut self, c: char) {
+        self.out.push(c);
+        self.chars += 1;
+    }
+}
+
+fn walk(hir: &Hir, src: &mut dyn Source, sink: &mut Sink<'_>) {
     match hir.kind() {
         HirKind::Empty | HirKind::Look(_) => {}
-        HirKind::Literal(lit) => out.push_str(&String::from_utf8_lossy(&lit.0)),
+        HirKind::Literal(lit) => {
+            for c in String::from_utf8_lossy(&lit.0).chars() {
+                sink.push(c);
+            }
+        }
         HirKind::Class(class) => {
             if let Some(c) = class_char(class, src) {
-                out.push(c);
+                sink.push(c);
             }
         }
         HirKind::Repetition(rep) => {
@@ -36,19 +71,31 @@ pub(crate) fn generate(hir: &Hir, src: &mut dyn Source, out: &mut String) {
             });
             let n = src.int_in_range(min, max);
             for _ in 0..n {
-                generate(&rep.sub, src, out);
+                walk(&rep.sub, src, sink);
+            }
+            // Short of the wanted length: an open-ended repetition goes on (at most `want` more
+            // times, so a sub-pattern that matches the empty string cannot spin).
+            let limit = rep.max.map_or(u64::MAX, u64::from);
+            let mut more = 0;
+            while sink.chars < sink.want && n + more < limit && more < sink.want {
+                let before = sink.chars;
+                walk(&rep.sub, src, sink);
+                more += 1;
+                if sink.chars == before && more > 1 {
+                    break;
+                }
             }
         }
-        HirKind::Capture(cap) => generate(&cap.sub, src, out),
+        HirKind::Capture(cap) => walk(&cap.sub, src, sink),
         HirKind::Concat(parts) => {
             for p in parts {
-                generate(p, src, out);
+                walk(p, src, sink);
             }
         }
         HirKind::Alternation(alts) => {
             let i = src.choose(alts.len());
             if let Some(a) = alts.get(i) {
-                generate(a, src, out);
+                walk(a, src, sink);
             }
         }
     }

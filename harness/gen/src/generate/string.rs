@@ -1,7 +1,7 @@
 //! Strings: a `format` value, else a match of the first `pattern`, else free text; lengths in
 //! code points.
 
-use super::{Dead, Flat, Gen, format, regex};
+use super::{Dead, Flat, Gen, MAX_CONSTRUCT, format, regex};
 use crate::source::{Reroll, Source};
 
 /// Draws of one string before its branch is abandoned.
@@ -52,7 +52,13 @@ impl Gen<'_> {
     pub(crate) fn gen_string(&mut self, flat: &Flat, src: &mut dyn Source) -> Result<String, Dead> {
         let spec = self.str_spec(flat);
         if spec.min > spec.max {
-            return Err(Dead);
+            return self.dead("`minLength`/`maxLength`");
+        }
+        if spec.min > MAX_CONSTRUCT {
+            return self.dead(format!(
+                "`minLength` {} (beyond the construction limit of {MAX_CONSTRUCT} code points)",
+                spec.min
+            ));
         }
         let hir = spec.patterns.first().and_then(|p| regex::parse(p));
         let alternate = hir.is_some() && !spec.formats.is_empty();
@@ -70,7 +76,7 @@ impl Gen<'_> {
                 v
             } else if let Some(h) = &hir {
                 let mut out = String::new();
-                regex::generate(h, src, &mut out);
+                regex::generate_at_least(h, src, &mut out, spec.min);
                 out
             } else {
                 free_text(src, spec.min, spec.max)
@@ -80,7 +86,14 @@ impl Gen<'_> {
             }
             self.discarded += 1;
         }
-        Err(Dead)
+        let culprit = if hir.is_some() {
+            "`pattern`"
+        } else if !spec.formats.is_empty() {
+            "`format`"
+        } else {
+            "`minLength`/`maxLength`"
+        };
+        self.dead(culprit)
     }
 
     pub(crate) fn string_ok(&self, spec: &StrSpec, s: &str) -> bool {

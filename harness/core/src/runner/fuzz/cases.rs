@@ -155,6 +155,7 @@ pub fn generator_for(registry: &Registry, event_type: &str) -> Result<Arc<Genera
         base_uri: Some(format!("{BASE_URI}{}", contract.rel_path)),
         file_root: None,
         resources: registry.resources(),
+        max_time: None,
     };
     Generator::new(&contract.schema, &opts)
         .map(Arc::new)

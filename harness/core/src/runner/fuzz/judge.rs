@@ -193,7 +193,7 @@ fn parse_consumer(reply: &Reply) -> Result<Answer, Finding> {
             ))),
             _ => http_breakdown(*status, body),
         },
-        Reply::Timeout | Reply::Crash(_) => Err(breakdown(reply)),
+        Reply::Timeout | Reply::Crash(_) | Reply::Surplus(_) => Err(breakdown(reply)),
     }
 }
 
@@ -225,7 +225,7 @@ fn parse_processor(reply: &Reply) -> Result<Answer, Finding> {
             ))),
             _ => http_breakdown(*status, body),
         },
-        Reply::Timeout | Reply::Crash(_) => Err(breakdown(reply)),
+        Reply::Timeout | Reply::Crash(_) | Reply::Surplus(_) => Err(breakdown(reply)),
     }
 }
 
@@ -245,6 +245,14 @@ fn breakdown(reply: &Reply) -> Finding {
     match reply {
         Reply::Timeout => Finding::new(Kind::Timeout, "no answer within the timeout; killed"),
         Reply::Crash(how) => Finding::new(Kind::Crash, how.clone()),
+        Reply::Surplus(line) => Finding::new(
+            Kind::ProtocolError,
+            format!(
+                "an extra answer line {:?} was waiting before this event was sent: an earlier \
+                 event was answered more than once (the program was restarted)",
+                excerpt(line)
+            ),
+        ),
         Reply::Line(_) | Reply::Http { .. } => {
             Finding::new(Kind::ProtocolError, "unexpected reply")
         }

@@ -5,18 +5,30 @@
 //!   `recv_timeout`; HTTP requests carry a global timeout;
 //! - a child that died or hung is killed and reaped, and the next send starts a fresh one;
 //! - the child runs in its own process group, so a Ctrl-C meant for the harness does not kill it
-//!   and get reported as a crash.
+//!   and get reported as a crash; the whole group is killed on every restart and at the end, so
+//!   a grandchild that inherited stdout (`sleep 3600 &`) can neither hold the answer stream open
+//!   nor outlive the run;
+//! - a child that exits is noticed while its answer is awaited (a grandchild holding stdout
+//!   keeps the pipe open, so end-of-file alone would wait for the whole timeout);
+//! - an answer line already waiting when the next event is sent is a surplus answer to an
+//!   earlier event: it is reported, and the child restarted, so no answer is ever attributed to
+//!   the wrong event.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Longest answer line or body read from a program (16 MiB, as for input events): a program
 /// that streams without end is a protocol error, not an out-of-memory.
 pub const MAX_ANSWER_BYTES: usize = 16 << 20;
+/// How often a pending answer is interrupted to check whether the child is still alive.
+const LIVENESS_POLL: Duration = Duration::from_millis(50);
+/// How long an exited child's last answer may take to come through the pipe.
+const EXIT_GRACE: Duration = Duration::from_millis(100);
+
 /// Lines of a child's stderr kept to explain a crash: the first ones (a panic message) and the
 /// last ones (what it said just before dying), since a backtrace can sit between them.
 const STDERR_HEAD_LINES: usize = 4;
@@ -67,6 +79,9 @@ pub enum Reply {
     },
     /// No answer within the timeout (the child has been killed).
     Timeout,
+    /// A line that arrived before this event was sent: an earlier event was answered more than
+    /// once (the child has been restarted; this event was not sent).
+    Surplus(String),
     /// The program died or the connection failed; the text says how.
     Crash(String),
 }
@@ -311,13 +326,15 @@ impl StdioTransport {
         Ok(())
     }
 
-    /// Kill and reap the child, returning how it ended and its last stderr lines.
+    /// Kill and reap the child and its process group, returning how the child ended and its
+    /// last stderr lines.
     fn reap(&mut self, kill: bool) -> String {
         let Some(mut r) = self.running.take() else {
             return String::new();
         };
         drop(r.stdin);
         if kill {
+            kill_group(&r.child);
             let _ = r.child.kill();
         }
         // A child whose stdout closed is exiting; give it a moment to be reaped with its status.
@@ -332,12 +349,15 @@ impl StdioTransport {
         let status = match status {
             Some(s) => s.to_string(),
             None => {
+                kill_group(&r.child);
                 let _ = r.child.kill();
                 r.child
                     .wait()
                     .map_or_else(|e| e.to_string(), |s| s.to_string())
             }
         };
+        // Whatever the child left behind in its group (a grandchild holding stdout) goes too.
+        kill_group(&r.child);
         // Let the stderr thread drain what the child wrote before it died.
         std::thread::sleep(Duration::from_millis(20));
         let tail = r.stderr_log.lock().map(|l| l.text()).unwrap_or_default();
@@ -357,6 +377,10 @@ impl Transport for StdioTransport {
         let Some(r) = self.running.as_mut() else {
             return Ok(Reply::Crash("not running".into()));
         };
+        if let Ok(Some(extra)) = r.lines.try_recv() {
+            self.reap(true);
+            return Ok(Reply::Surplus(extra));
+        }
         let written = r
             .stdin
             .write_all(event.as_bytes())
@@ -366,15 +390,36 @@ impl Transport for StdioTransport {
             let how = self.reap(false);
             return Ok(Reply::Crash(format!("stdin closed: {how}")));
         }
-        match r.lines.recv_timeout(self.timeout) {
-            Ok(Some(line)) => Ok(Reply::Line(line)),
-            Ok(None) | Err(RecvTimeoutError::Disconnected) => {
-                let how = self.reap(false);
-                Ok(Reply::Crash(format!("exited without answering: {how}")))
-            }
-            Err(RecvTimeoutError::Timeout) => {
+        let deadline = Instant::now() + self.timeout;
+        let mut exited_at: Option<Instant> = None;
+        loop {
+            let now = Instant::now();
+            if now >= deadline {
                 self.reap(true);
-                Ok(Reply::Timeout)
+                return Ok(Reply::Timeout);
+            }
+            let wait = (deadline - now).min(LIVENESS_POLL);
+            match r.lines.recv_timeout(wait) {
+                Ok(Some(line)) => return Ok(Reply::Line(line)),
+                Ok(None) | Err(RecvTimeoutError::Disconnected) => {
+                    let how = self.reap(false);
+                    return Ok(Reply::Crash(format!("exited without answering: {how}")));
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    // Exited, but something else holds its stdout open: give the pipe a moment
+                    // for a last answer, then call it a crash instead of waiting out the timeout.
+                    let exited = exited_at.is_some() || matches!(r.child.try_wait(), Ok(Some(_)));
+                    if exited {
+                        let since = *exited_at.get_or_insert(now);
+                        if now.duration_since(since) >= EXIT_GRACE {
+                            let how = self.reap(false);
+                            return Ok(Reply::Crash(format!(
+                                "exited without answering (its stdout still held open by a \
+                                 process it started): {how}"
+                            )));
+                        }
+                    }
+                }
             }
         }
     }
@@ -403,6 +448,21 @@ impl Drop for StdioTransport {
         }
     }
 }
+
+/// `SIGKILL` to the child's process group (its pid: it was started with `process_group(0)`).
+/// The group may be gone already; that is the usual case and not an error.
+#[cfg(unix)]
+pub(crate) fn kill_group(child: &Child) {
+    if let Ok(pid) = i32::try_from(child.id()) {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}
+
+#[cfg(not(unix))]
+pub(crate) fn kill_group(_child: &Child) {}
 
 /// An HTTP endpoint: each event is POSTed as `application/json`.
 pub struct HttpTransport {
