@@ -1,4 +1,4 @@
-# Benchmark targets (benches/, issue 6). Included by the root Makefile; never part of `make test`.
+# Benchmark targets (benches/). Included by the root Makefile; never part of `make test`.
 #
 #   make bench            every criterion bench (HTML report in target/criterion/), then the ratio
 #                         table of docs/performance.md from the medians (target/bench/criterion.json)

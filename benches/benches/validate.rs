@@ -19,7 +19,7 @@ fn headline(c: &mut Criterion) {
     cells(c, "validate", &CELLS);
 }
 
-/// Issue 7: the fast path beside the parse floor and the forced reference path, one run.
+/// The fast path beside the parse floor and the forced reference path, one run.
 fn fastpath(c: &mut Criterion) {
     cells(c, "fastpath", &FAST_CELLS);
 }

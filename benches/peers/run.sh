@@ -11,8 +11,8 @@ if [ ! -d "$peers/node_modules/ajv-formats" ]; then
     && npm install --no-audit --no-fund --silent ajv@8 ajv-formats@3)
 fi
 # The Rust side three times: fast path with the system allocator (what the `contracts` binary
-# and most producers linking the library have), with mimalloc (the binary's allocator until the
-# third session), and the reference path.
+# and most producers linking the library have), with mimalloc (for comparison), and the reference
+# path.
 cargo build --release --quiet -p contracts-bench --bin corpus
 cp "$root/target/release/corpus" "$peers/corpus-glibc"
 cargo build --release --quiet -p contracts-bench --bin corpus --features mimalloc
@@ -22,7 +22,7 @@ for kind in valid mix; do
   "$peers/corpus-glibc" dump "$kind" "$file"
   ajv=$(PEERS_DIR="$peers" node "$root/benches/peers/ajv.mjs" "$root/specs" "$file")
   echo "$kind ajv:            $ajv"
-  # The fast path is on by default; "reference" forces serde_json + jsonschema (issue 6's path).
+  # The fast path is on by default; "reference" forces serde_json + jsonschema.
   for run in glibc mimalloc reference; do
     if [ "$run" = reference ]; then
       rust=$(CONTRACTS_FAST_PATH=0 "$peers/corpus-glibc" time "$file")

@@ -26,7 +26,7 @@ pub const CELLS: [&str; 7] = [
     "verdict/mix",
 ];
 
-/// Issue 7 cells, on the same corpus: `fast/X` is the fast path alone (`FastPath::check`),
+/// Fast-path cells, on the same corpus: `fast/X` is the fast path alone (`FastPath::check`),
 /// `reference/X` forces the reference path (serde_json `Value` + jsonschema), `verdict/X` is the
 /// public `validate_bytes` (fast path first, reference for anything not certainly valid).
 pub const FAST_CELLS: [&str; 6] = [

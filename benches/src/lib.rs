@@ -4,8 +4,7 @@
 //! The corpus is made by the harness itself, never committed: the golden fixtures under
 //! `fixtures/events/` are varied with a seeded RNG (fresh identifiers), each variant is kept only
 //! when the registry judges it as intended, and invalid events are made by aimed mutations of
-//! valid ones. `contracts_gen::Generator` is not usable yet (issue 6 notes); when it lands it
-//! becomes a second source beside the fixtures.
+//! valid ones. The fixtures, not `contracts_gen::Generator`, are its source.
 //!
 //! ```no_run
 //! use contracts_bench::{Corpus, root};

@@ -61,7 +61,7 @@ pub struct EventContract {
     pub validator: Validator,
     /// The same schema compiled for the borrowed tree (what `validate_bytes` judges with).
     pub(crate) tree_validator: Validator<Borrowed>,
-    /// The error collector's root for this schema, when it compiled (issue 6).
+    /// The error collector's root for this schema, when it compiled.
     pub(crate) collect_root: Option<crate::collect::SchemaId>,
 }
 
@@ -90,7 +90,7 @@ pub struct Registry {
     /// [`Registry::envelope`] for the borrowed tree.
     tree_envelope: Validator<Borrowed>,
     by_type: HashMap<String, BTreeMap<u64, EventContract>>,
-    /// The fast path's compiled validators (issue 7), built with the reference validators.
+    /// The fast path's compiled validators, built with the reference validators.
     fast: crate::fast::FastPath,
     /// Every contract compiled once more for the error list of an event read into the tree.
     collector: crate::collect::Collector,
@@ -233,7 +233,7 @@ impl Registry {
         &self.fast
     }
 
-    /// The error collector (issue 6): every contract compiled for the error list on the tree.
+    /// The error collector: every contract compiled for the error list on the tree.
     pub(crate) fn collector(&self) -> &crate::collect::Collector {
         &self.collector
     }

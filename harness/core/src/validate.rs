@@ -197,7 +197,7 @@ impl Registry {
     /// Parse `bytes` as one JSON event and judge it, with the full error list when invalid.
     ///
     /// This is the call a producer makes before publishing. Work per event: the fast path's one
-    /// validating pass over the bytes (issue 7), which certifies a valid event without building
+    /// validating pass over the bytes, which certifies a valid event without building
     /// anything. Any other event is read into a tree that borrows from the bytes and judged by the
     /// `jsonschema` validators compiled for that tree: one pass over the top-level members, a map
     /// lookup of the pre-built validator, one walk for the persistence rule, and `iter_errors`

@@ -1,4 +1,4 @@
-//! The fast path (issue 7): a validating scanner compiled from each event type's schema
+//! The fast path: a validating scanner compiled from each event type's schema
 //! (envelope and payload together) that says "certainly valid" without building a `Value`.
 //!
 //! Contract with the reference path ([`Registry::validate_value`](crate::Registry::validate_value)):

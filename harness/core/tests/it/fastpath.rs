@@ -1,4 +1,4 @@
-//! Differential proof of the fast path (issue 7): for every event type, the fast path and the
+//! Differential proof of the fast path: for every event type, the fast path and the
 //! reference path (`validate_bytes_reference` = serde_json + `validate_value`) agree.
 //!
 //! "Agree" is checked in both directions:

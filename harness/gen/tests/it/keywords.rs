@@ -1,4 +1,4 @@
-//! Guarantees 2 and 3 of issue 8 for every keyword of its point 1: generated values validate, and
+//! Two guarantees for every keyword the generator handles: generated values validate, and
 //! every mutant is rejected for the keyword at the path it names. One schema per keyword (rstest),
 //! proptest drives the choice sequences (`PROPTEST_CASES` sets the budget).
 
