@@ -1,9 +1,11 @@
 //! `contracts compat`: compare two schema versions by meaning: a proof of inclusion, a
 //! counterexample confirmed by the reference, or an honest `undecided`.
 
-use crate::cmd::common::{Format, JSON_FORMAT_VERSION, emit, record};
+use crate::cmd::common::{JSON_FORMAT_VERSION, OutputFormat, emit, record};
 use crate::error::CliError;
 use crate::exit::Outcome;
+use crate::report::findings;
+use crate::report::sarif::{Level, Loc, SarifReport};
 use contracts_core::runner::compat::{
     self, Basis, CompatError, Direction, Mode, PairReport, SchemaSet, Search, SearchOptions,
     Subject, Verdict, schemas,
@@ -33,7 +35,7 @@ pub(crate) struct Args {
     pub(crate) mode: ModeArg,
     /// How results are printed on stdout.
     #[arg(long, value_enum, default_value = "human")]
-    pub(crate) format: Format,
+    pub(crate) format: OutputFormat,
     /// Cases per direction for the counterexample search.
     #[arg(long, value_name = "N", default_value_t = compat::DEFAULT_CASES)]
     pub(crate) cases: u32,
@@ -175,8 +177,10 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
     match load(args)? {
         Inputs::Files(o, n) => {
             total = 1;
+            let progress = crate::progress::Progress::bar(1, "compat", "schemas");
             let name = format!("{} -> {}", args.old, args.new.display());
             reports.push(compat::compare(&name, &o, &n, mode, &opts).map_err(|e| err(&e))?);
+            progress.inc(1);
         }
         Inputs::Dirs(o, n, apis) => {
             if let Some(apis) = apis {
@@ -184,6 +188,12 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
             }
             let (o, n) = (Arc::new(o), Arc::new(n));
             let (os, ns) = (o.subjects(), n.subjects());
+            let both = os.iter().filter(|x| ns.contains(x)).count();
+            let progress = crate::progress::Progress::bar(
+                u64::try_from(both).unwrap_or(u64::MAX),
+                "compat",
+                "schemas",
+            );
             for name in &os {
                 total += 1;
                 if !ns.contains(name) {
@@ -202,6 +212,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
                     entry: name.clone(),
                 };
                 reports.push(compat::compare(name, &so, &sn, mode, &opts).map_err(|e| err(&e))?);
+                progress.inc(1);
             }
             for name in ns.iter().filter(|x| !os.contains(x)) {
                 total += 1;
@@ -268,7 +279,10 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
         args.seed
     );
     match args.format {
-        Format::Json => {
+        OutputFormat::Sarif => {
+            sarif(args, &reports, &lone, lone_breaks, &api_changes, api_breaks).write(out)?;
+        }
+        OutputFormat::Json => {
             for r in reports.iter().filter(|r| !r.identical) {
                 let data = serde_json::to_value(r)
                     .map_err(|e| CliError::Input(format!("cannot serialise a report: {e}")))?;
@@ -317,7 +331,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
                 ),
             )?;
         }
-        Format::Human => {
+        OutputFormat::Human => {
             for r in reports.iter().filter(|r| !r.identical) {
                 human(out, r)?;
             }
@@ -368,6 +382,148 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome, CliError>
     } else {
         Outcome::Ok
     })
+}
+
+/// The SARIF log of a comparison: one result per incompatible (error) or undecided (warning)
+/// direction of each changed schema, at the line of the change in the new file with the old side
+/// as related location; one per breaking removed or added schema and AsyncAPI change.
+fn sarif(
+    args: &Args,
+    reports: &[PairReport],
+    lone: &[Lone],
+    lone_breaks: impl Fn(&Lone) -> bool,
+    api_changes: &[compat::asyncapi::ApiChange],
+    api_breaks: impl Fn(&compat::asyncapi::ApiChange) -> bool,
+) -> SarifReport {
+    let new_root = root_of(&args.new);
+    let old_path = Path::new(&args.old);
+    // A git revision has no file on disk: its side is named by the new path at that revision.
+    let old_root = (old_path.exists()).then(|| root_of(old_path));
+    let old_side = |pointer: &str| match &old_root {
+        Some(root) => place(root, pointer).described("the old side of the change"),
+        None => place(&new_root, pointer).described(format!(
+            "the old side of the change, at revision {}",
+            args.old
+        )),
+    };
+    // The document a schema's comparison starts from, relative to its side's root.
+    let subject = |r: &PairReport| {
+        if args.new.is_file() {
+            args.new
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+        } else {
+            r.name.clone()
+        }
+    };
+    let mut log = SarifReport::new("compat");
+    for r in reports.iter().filter(|r| !r.identical) {
+        for d in &r.directions {
+            let rule = match d.verdict {
+                Verdict::Compatible => continue,
+                Verdict::Incompatible => None,
+                Verdict::Undecided => Some("undecided"),
+            };
+            let change = change_for(r, d);
+            let pointer = change.map_or_else(|| format!("{}#", subject(r)), |c| c.pointer.clone());
+            let rule = rule.unwrap_or_else(|| change.map_or("incompatible", |c| c.class.as_str()));
+            let mut message = format!(
+                "{}: {} {} ({})",
+                r.name,
+                d.direction.as_str(),
+                d.verdict.as_str(),
+                d.reason
+            );
+            if let Some(c) = change {
+                message.push_str(&format!("\nchanged: {} at {}", c.detail, c.pointer));
+            }
+            let mut f = findings::compat(
+                rule,
+                &message,
+                place(&new_root, &pointer),
+                old_side(&pointer),
+                &format!("{pointer}\u{0}{}", d.direction.as_str()),
+            );
+            if d.verdict == Verdict::Undecided {
+                f.level = Level::Warning;
+            }
+            log.push(f);
+        }
+    }
+    for l in lone.iter().filter(|l| lone_breaks(l)) {
+        let (rule, new, message) = if l.removed {
+            (
+                "schema_removed",
+                Loc::file(new_root.join(&l.name)),
+                "removed",
+            )
+        } else {
+            (
+                "schema_added",
+                place(&new_root, &format!("{}#", l.name)),
+                "added",
+            )
+        };
+        log.push(findings::compat(
+            rule,
+            &format!("{}: {message}", l.name),
+            new,
+            old_side(&format!("{}#", l.name)),
+            &l.name,
+        ));
+    }
+    let api = compat::asyncapi::ASYNCAPI_PATH;
+    for c in api_changes.iter().filter(|c| api_breaks(c)) {
+        log.push(findings::compat(
+            "asyncapi",
+            &format!("asyncapi: {}", c.describe()),
+            Loc::file(new_root.join(api)),
+            old_side(&format!("{api}#")),
+            &c.describe(),
+        ));
+    }
+    log
+}
+
+/// The root a side's document names are relative to: the directory itself, or a file's parent.
+fn root_of(path: &Path) -> PathBuf {
+    if path.is_dir() {
+        return path.to_path_buf();
+    }
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// `<document>#<JSON pointer>` under `root` at the line of the pointer, or of its nearest
+/// ancestor the file holds (a keyword absent on this side); line-less when the file is unreadable.
+fn place(root: &Path, pointer: &str) -> Loc {
+    let (doc, mut ptr) = pointer.split_once('#').unwrap_or((pointer, ""));
+    let path = root.join(doc);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Loc::file(&path);
+    };
+    loop {
+        if let Some((line, column)) = crate::report::spans::pointer_line(&text, ptr) {
+            return Loc::at(&path, line, column);
+        }
+        match ptr.rsplit_once('/') {
+            Some((parent, _)) if !ptr.is_empty() => ptr = parent,
+            _ => return Loc::at(&path, 1, 1),
+        }
+    }
+}
+
+/// The change behind a direction's verdict: one that breaks or may break it on the verdict's
+/// keyword, else any that does, else the first.
+fn change_for<'a>(r: &'a PairReport, d: &compat::DirectionReport) -> Option<&'a compat::Change> {
+    let affects = |c: &&compat::Change| c.effect.get(d.direction) != compat::Impact::Safe;
+    r.changes
+        .iter()
+        .filter(affects)
+        .find(|c| d.keyword.as_deref() == Some(c.keyword.as_str()))
+        .or_else(|| r.changes.iter().find(affects))
+        .or_else(|| r.changes.first())
 }
 
 fn mode_str(m: Mode) -> &'static str {

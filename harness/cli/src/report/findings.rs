@@ -403,10 +403,6 @@ pub(crate) fn fuzz(
 
 /// A compat finding: `rule` broken by the change from `old` to `new`, located on the new side
 /// with the old side as a related location: the builder for `contracts compat --format sarif`.
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "compat's renderer does not offer SARIF yet")
-)]
 pub(crate) fn compat(rule: &str, message: &str, new: Loc, old: Loc, pointer: &str) -> Finding {
     Finding {
         rule_id: format!("compat/{rule}"),

@@ -382,6 +382,11 @@ pub(crate) fn rule_text(id: &str) -> RuleText {
             full: fuzz_full(kind).to_owned(),
             help: "The result carries the minimal event and the replay command; `contracts replay --consumer ... FILE` replays the kept event.".to_owned(),
         },
+        ("compat", "undecided") => t(
+            "Schema change neither proved compatible nor refuted",
+            "The change is outside what the decision procedure proves and the bounded counterexample search found no event that breaks it; the direction is undecided.",
+            "Review the change by hand, or rerun `contracts compat` with more --cases; the message names the keyword (docs/compat.md).",
+        ),
         ("compat", rule) => RuleText {
             short: format!("Incompatible schema change: {}", rule.replace(['_', '-'], " ")),
             full: format!(

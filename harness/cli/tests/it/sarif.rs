@@ -430,3 +430,80 @@ fn sarif_schema_refuses_malformed_logs() {
         {"artifactLocation": {"uri": "a.json"}, "region": {"startLine": 0}}}]);
     assert!(!sarif_validator().is_valid(&bad_line), "lines are 1-based");
 }
+
+/// A `maxLength` tightened in a copy of the specs: one error result at the planted line of the
+/// new file, the old file as related location, exit 1 as in the other formats.
+#[test]
+fn compat_sarif_points_at_the_changed_keyword_on_both_sides() {
+    let copy = scratch_copy();
+    let file = copy.path().join(PLANTED_SCHEMA);
+    let old_text = std::fs::read_to_string(root().join(PLANTED_SCHEMA)).expect("read");
+    let planted = old_text.replacen("\"maxLength\": 200,", "\"maxLength\": 20,", 1);
+    assert_ne!(planted, old_text, "the planted schema has no maxLength 200");
+    std::fs::write(&file, &planted).expect("write");
+    let new = copy.path().join("specs");
+    let o = contracts(&[
+        "compat",
+        "--old",
+        "specs",
+        "--new",
+        new.to_str().expect("utf-8"),
+        "--format",
+        "sarif",
+    ]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let log = sarif_log(&o);
+    assert_rules_described(&log);
+    let rs = results(&log);
+    assert_eq!(rs.len(), 1, "{rs:?}");
+    let r = &rs[0];
+    assert_eq!(r["level"], "error");
+    assert!(
+        r["ruleId"].as_str().expect("ruleId").starts_with("compat/"),
+        "{r}"
+    );
+    let (uri, line) = region(&r["locations"][0]);
+    assert!(uri.ends_with(PLANTED_SCHEMA), "{uri}");
+    assert_eq!(line, line_of(&planted, "\"maxLength\": 20,"));
+    let (old_uri, old_line) = region(&r["relatedLocations"][0]);
+    assert_eq!(old_uri, PLANTED_SCHEMA);
+    assert_eq!(old_line, line_of(&old_text, "\"maxLength\": 200,"));
+}
+
+/// An undecided direction is a warning, and the exit code stays 3.
+#[test]
+fn compat_sarif_reports_undecided_directions_as_warnings() {
+    let dir = crate::util::tempfile_lite::TempDir::new();
+    let old = dir.path().join("old.schema.json");
+    let new = dir.path().join("new.schema.json");
+    std::fs::write(
+        &old,
+        r#"{"type":"object","properties":{"a":{"type":"string"}},"unevaluatedProperties":{"type":"string"}}"#,
+    )
+    .expect("write");
+    std::fs::write(
+        &new,
+        r#"{"type":"object","properties":{"a":{"type":"string"}},"unevaluatedProperties":{"type":"string","maxLength":5}}"#,
+    )
+    .expect("write");
+    let o = contracts(&[
+        "compat",
+        "--old",
+        old.to_str().expect("utf-8"),
+        "--new",
+        new.to_str().expect("utf-8"),
+        "--mode",
+        "forward",
+        "--format",
+        "sarif",
+    ]);
+    assert_eq!(code(&o), 3, "{}", stderr(&o));
+    let log = sarif_log(&o);
+    assert_rules_described(&log);
+    let rs = results(&log);
+    assert_eq!(rs.len(), 1, "{rs:?}");
+    assert_eq!(rs[0]["level"], "warning");
+    assert_eq!(rs[0]["ruleId"], "compat/undecided");
+    let (uri, _) = region(&rs[0]["locations"][0]);
+    assert!(uri.ends_with("new.schema.json"), "{uri}");
+}
