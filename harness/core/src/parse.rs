@@ -30,6 +30,12 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<(Value, Vec<Duplicate>), serde_json:
     Ok((value, walk.duplicates))
 }
 
+/// RFC 6901 escaping of one reference token.
+#[must_use]
+pub fn escape_pointer(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
 /// Why `bytes` are not JSON, for an unreadable verdict: serde_json's message, naming a UTF-8
 /// byte order mark when that is the first thing the reader met (RFC 8259 §8.1: a JSON text
 /// must not begin with one).
@@ -115,9 +121,7 @@ impl<'de> Visitor<'de> for Build<'_> {
         let len = self.walk.path.len();
         while let Some(name) = map.next_key::<String>()? {
             self.walk.path.push('/');
-            self.walk
-                .path
-                .push_str(&crate::registry::escape_pointer(&name));
+            self.walk.path.push_str(&escape_pointer(&name));
             let value = map.next_value_seed(Build {
                 walk: &mut *self.walk,
             })?;

@@ -823,11 +823,9 @@ fn collect_refs(value: &Value, pointer: String, out: &mut Vec<(String, String)>)
     }
 }
 
-/// RFC 6901 escaping of one reference token.
-#[must_use]
-pub fn escape_pointer(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
-}
+/// RFC 6901 escaping of one reference token (defined beside the reader, which names members by
+/// pointer too).
+pub use crate::parse::escape_pointer;
 
 /// 1-based line of the first occurrence of `needle` (as a JSON string) in `text`, else 1.
 fn line_of_text(text: &str, needle: &str) -> usize {
